@@ -1,0 +1,113 @@
+//! The SERVER span for every request, per the HTTP semantic conventions: named
+//! `{method} {route}`, parented on the caller's context, status ERROR only for 5xx.
+
+use std::time::Duration;
+
+use axum::extract::MatchedPath;
+use http::{Method, Request, Response};
+use tower_http::{
+    classify::{ServerErrorsAsFailures, SharedClassifier},
+    trace::{MakeSpan, OnResponse, TraceLayer},
+};
+use tracing::{Span, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::{
+    extract_context,
+    semconv::{
+        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_PATH,
+        URL_SCHEME,
+    },
+};
+
+/// The layer type, named so services can store or return it.
+pub type HttpServerLayer = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    MakeServerSpan,
+    (),
+    OnServerResponse,
+    (),
+    (),
+    (),
+>;
+
+/// Add with `Router::layer` (not `route_layer` and not around the router), so the matched
+/// route is known when the span is named and unmatched paths still get a span.
+pub fn http_server_layer() -> HttpServerLayer {
+    TraceLayer::new_for_http()
+        .make_span_with(MakeServerSpan)
+        .on_request(())
+        .on_response(OnServerResponse)
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MakeServerSpan;
+
+impl<B> MakeSpan<B> for MakeServerSpan {
+    fn make_span(&mut self, request: &Request<B>) -> Span {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let method = known_method(request.method());
+        let name = match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        };
+        let span = tracing::info_span!(
+            "HTTP request",
+            otel.name = %name,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            { HTTP_REQUEST_METHOD } = method,
+            { HTTP_ROUTE } = route,
+            { URL_PATH } = request.uri().path(),
+            { URL_SCHEME } = "http",
+            { HTTP_RESPONSE_STATUS_CODE } = Empty,
+            { ERROR_TYPE } = Empty,
+        );
+        // Must happen before the span is first entered; afterwards the parent is fixed.
+        let _ = span.set_parent(extract_context(request.headers()));
+        span
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OnServerResponse;
+
+impl<B> OnResponse<B> for OnServerResponse {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        let status = response.status();
+        span.record(HTTP_RESPONSE_STATUS_CODE, i64::from(status.as_u16()));
+        // Server spans leave 4xx unset: the caller erred, not us.
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+            span.record(ERROR_TYPE, status.as_str());
+        }
+        tracing::debug!(
+            status = status.as_u16(),
+            latency_ms = latency.as_millis() as u64,
+            "request done"
+        );
+    }
+}
+
+/// The spec's method rule: known methods as-is, anything else `_OTHER` (keeps span names and
+/// attributes low-cardinality whatever a client sends).
+fn known_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
+}

@@ -1,0 +1,53 @@
+//! The one place that knows how OpenTelemetry is wired. Both services call into this crate and
+//! nothing else touches the SDK, the exporter or the propagator.
+//!
+//! The map:
+//! - [`init`] (`setup.rs`): OTLP exporter → batch processor → tracer provider, the W3C
+//!   propagators, and the `tracing` subscriber (console + OpenTelemetry layers). Configured only
+//!   through the standard `OTEL_*` variables.
+//! - [`extract_context`] and [`traced_client`] (`propagation.rs`): the two halves of context
+//!   propagation — read `traceparent`/`baggage` from an incoming request, write them on an
+//!   outgoing one (through reqwest-tracing).
+//! - [`http_server_layer`] (`http_server.rs`): the SERVER span for every request, parented on the
+//!   extracted context and named after the matched route.
+//! - [`semconv`]: every attribute name we emit, defined once.
+//! - [`serve`] (`lifecycle.rs`): serve until SIGTERM/Ctrl-C, drain in-flight requests, then flush
+//!   spans, so a stopping service loses nothing.
+
+mod http_server;
+mod lifecycle;
+mod propagation;
+pub mod semconv;
+mod setup;
+
+pub use http_server::{HttpServerLayer, http_server_layer};
+pub use lifecycle::{serve, shutdown_signal};
+pub use propagation::{extract_context, traced_client};
+pub use setup::{Telemetry, TelemetryError, init};
+
+/// Re-exported so services record attributes and status without depending on the SDK crates.
+pub use opentelemetry::trace::Status;
+pub use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The trace id of the current span as 32 lowercase hex digits, or `None` when there is no
+/// recording trace (e.g. `OTEL_SDK_DISABLED=true`). Returned to callers so a user can paste it
+/// into a tracing backend's search box.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    let context = tracing::Span::current().context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
+/// Attribute value types, for the few attributes that are not plain strings or numbers
+/// (e.g. the graph path, a string array).
+pub use opentelemetry::{Array, StringValue, Value};
+
+/// Marks `span` as failed: status ERROR with `message`, and `error.type` set to a
+/// low-cardinality `error_type`. One helper so every layer records failures the same way.
+pub fn record_error(span: &tracing::Span, error_type: &str, message: impl std::fmt::Display) {
+    span.set_status(Status::error(message.to_string()));
+    span.set_attribute(semconv::ERROR_TYPE, error_type.to_owned());
+}

@@ -1,0 +1,152 @@
+//! Builds the tracer provider and the subscriber from the standard `OTEL_*` variables.
+//!
+//! Why each choice:
+//! - `SpanExporter::builder().build()` lets the SDK read `OTEL_EXPORTER_OTLP_ENDPOINT`,
+//!   `..._PROTOCOL` (`http/protobuf` default, `grpc`), `..._HEADERS` and `..._TIMEOUT` itself, and
+//!   appends `/v1/traces` to the generic endpoint as the spec says.
+//! - The batch processor runs on its own OS thread, so the exporter uses the *blocking* reqwest
+//!   client (an async client there has no reactor and panics, losing every span).
+//! - `OTEL_SDK_DISABLED` is not read by the Rust SDK; we honour it here.
+//! - The OpenTelemetry layer has its own filter, independent of `RUST_LOG`: a console log level
+//!   must never remove spans from a trace.
+
+use std::time::Duration;
+
+use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
+    trace::SdkTracerProvider,
+};
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION};
+
+/// Spans never carry more than this after a shutdown request: the flush is bounded so a dead
+/// Collector cannot hold a stopping container past its grace period.
+const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot build the OTLP span exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("cannot install the tracing subscriber: {0}")]
+    Subscriber(#[from] tracing_subscriber::util::TryInitError),
+    #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
+    SdkDisabled(String),
+}
+
+/// Owns the tracer provider. Call [`Telemetry::shutdown`] once the server has drained; dropping
+/// it without that loses whatever the batch processor still holds.
+#[derive(Debug)]
+#[must_use = "call shutdown() after the server stops, or the last spans are lost"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Whether spans are being exported (false under `OTEL_SDK_DISABLED=true`).
+    pub fn is_enabled(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Flushes every queued span and stops the exporter. Runs on a blocking thread because the
+    /// SDK's shutdown blocks until the export finishes.
+    pub async fn shutdown(self) {
+        let Some(provider) = self.provider else {
+            return;
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT)
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => tracing::info!("telemetry flushed"),
+            Ok(Err(error)) => tracing::warn!(%error, "telemetry shutdown incomplete"),
+            Err(error) => tracing::warn!(%error, "telemetry shutdown task failed"),
+        }
+    }
+}
+
+/// Installs propagators, the exporter pipeline and the global subscriber.
+///
+/// `default_service_name` applies only when neither `OTEL_SERVICE_NAME` nor a `service.name` in
+/// `OTEL_RESOURCE_ATTRIBUTES` is set; `service_version` is the caller's `CARGO_PKG_VERSION`.
+pub fn init(
+    default_service_name: &'static str,
+    service_version: &'static str,
+) -> Result<Telemetry, TelemetryError> {
+    // Both propagators, so `traceparent`/`tracestate` and `baggage` flow in and out.
+    global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
+        vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ],
+    ));
+
+    let console = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+
+    if sdk_disabled()? {
+        tracing_subscriber::registry().with(console).try_init()?;
+        tracing::info!("OTEL_SDK_DISABLED=true: spans are not recorded or exported");
+        return Ok(Telemetry { provider: None });
+    }
+
+    let exporter = opentelemetry_otlp::SpanExporter::builder().build()?;
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource(default_service_name, service_version))
+        .with_batch_exporter(exporter)
+        .build();
+    global::set_tracer_provider(provider.clone());
+
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("telemetry"))
+        // Keep exported spans about the request, not about the process.
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        // INFO spans are the trace; crates' DEBUG/TRACE spans stay out whatever RUST_LOG says.
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+
+    tracing_subscriber::registry()
+        .with(console)
+        .with(otel)
+        .try_init()?;
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
+}
+
+/// Our defaults first, then `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME`: later wins, so
+/// the environment always overrides the code.
+fn resource(default_service_name: &'static str, service_version: &'static str) -> Resource {
+    let mut builder = Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_attributes([
+            KeyValue::new(SERVICE_NAME, default_service_name),
+            KeyValue::new(SERVICE_VERSION, service_version),
+            KeyValue::new(DEPLOYMENT_ENVIRONMENT_NAME, "development"),
+        ])
+        .with_detector(Box::new(EnvResourceDetector::new()));
+    if std::env::var("OTEL_SERVICE_NAME").is_ok_and(|name| !name.trim().is_empty()) {
+        builder = builder.with_detector(Box::new(SdkProvidedResourceDetector));
+    }
+    builder.build()
+}
+
+/// `OTEL_SDK_DISABLED` as the spec defines it: case-insensitive `true` disables; unset, empty or
+/// `false` leaves the SDK on; anything else is a configuration error, reported at start.
+fn sdk_disabled() -> Result<bool, TelemetryError> {
+    match std::env::var("OTEL_SDK_DISABLED") {
+        Err(_) => Ok(false),
+        Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "" | "false" => Ok(false),
+            "true" => Ok(true),
+            _ => Err(TelemetryError::SdkDisabled(value)),
+        },
+    }
+}
