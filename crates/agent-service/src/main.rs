@@ -1,1 +1,18 @@
-fn main() {}
+//! Run with `cargo run -p agent-service` (listens on `PORT`, default 3000).
+
+use agent_service::{AppState, Config, app};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    telemetry::run("agent-service", env!("CARGO_PKG_VERSION"), || {
+        let config = Config::from_env()?;
+        let model = if config.use_real_llm {
+            config.openai_model.as_str()
+        } else {
+            "mock-llm"
+        };
+        tracing::info!(real_llm = config.use_real_llm, model, "agent model");
+        Ok::<_, agent_service::ConfigError>((config.port, app(AppState::new(&config))))
+    })
+    .await
+}

@@ -21,8 +21,11 @@ pub mod semconv;
 mod setup;
 
 pub use http_server::{HttpServerLayer, http_server_layer};
-pub use lifecycle::{serve, shutdown_signal};
+pub use lifecycle::{run, serve, shutdown_signal};
 pub use propagation::{extract_context, traced_client};
+/// Per-request CLIENT span name (`.with_extension(OtelName("POST /agent".into()))`); without
+/// it the span is named after the method alone, which never leaks a path.
+pub use reqwest_tracing::OtelName;
 pub use setup::{Telemetry, TelemetryError, init};
 
 /// Re-exported so services record attributes and status without depending on the SDK crates.

@@ -47,3 +47,45 @@ pub async fn shutdown_signal() {
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
 }
+
+/// The whole life of a service process, so each `main.rs` is three lines: start telemetry,
+/// build the app from its config (errors are printed and exit 1), listen on `0.0.0.0:port`,
+/// serve until a signal, drain, flush.
+pub async fn run<E: std::fmt::Display>(
+    service_name: &'static str,
+    service_version: &'static str,
+    build: impl FnOnce() -> Result<(u16, Router), E>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let telemetry = match crate::init(service_name, service_version) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("{service_name}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (port, app) = match build() {
+        Ok(built) => built,
+        Err(error) => {
+            tracing::error!("{service_name}: {error}");
+            telemetry.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(("0.0.0.0", port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(port, %error, "{service_name}: cannot listen");
+            telemetry.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(port, version = service_version, "{service_name} listening");
+    match serve(listener, app, telemetry).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "{service_name}: server failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -62,7 +62,7 @@ impl Telemetry {
         })
         .await;
         match result {
-            Ok(Ok(())) => tracing::info!("telemetry flushed"),
+            Ok(Ok(())) => tracing::info!("telemetry shut down"),
             Ok(Err(error)) => tracing::warn!(%error, "telemetry shutdown incomplete"),
             Err(error) => tracing::warn!(%error, "telemetry shutdown task failed"),
         }
@@ -87,6 +87,8 @@ pub fn init(
 
     let console = tracing_subscriber::fmt::layer()
         .with_target(false)
+        // Colour codes only on a terminal, never in `docker logs` or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
 
     if sdk_disabled()? {

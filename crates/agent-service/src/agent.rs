@@ -1,0 +1,99 @@
+//! One agent turn: ask the model, run the tools it asks for, feed the results back, and repeat
+//! until it answers — all inside one `invoke_agent {name}` span.
+
+use telemetry::{OpenTelemetrySpanExt, semconv};
+use tracing::Instrument;
+
+use crate::{
+    llm::{LlmError, Message},
+    tools::{self, ToolSpec},
+};
+
+/// `gen_ai.agent.name`.
+pub const AGENT_NAME: &str = "restaurant-assistant";
+
+const SYSTEM_PROMPT: &str = "You are a helpful restaurant assistant. Use web_search to find \
+places and check_availability before promising a table. Answer in one or two sentences.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("the model kept asking for tools after {0} rounds")]
+    TooManyToolRounds(usize),
+}
+
+impl AgentError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Llm(error) => error.error_type(),
+            Self::TooManyToolRounds(_) => "agent_tool_round_limit",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Agent {
+    llm: crate::llm::Llm,
+    tools: Vec<ToolSpec>,
+    max_tool_rounds: usize,
+}
+
+impl Agent {
+    pub fn new(llm: crate::llm::Llm, max_tool_rounds: usize) -> Self {
+        Self {
+            llm,
+            tools: tools::definitions(),
+            max_tool_rounds,
+        }
+    }
+
+    /// Runs one turn and returns the model's final answer.
+    pub async fn run(&self, message: &str, session_id: &str) -> Result<String, AgentError> {
+        let span = tracing::info_span!(
+            "invoke_agent",
+            otel.name = %format!("invoke_agent {AGENT_NAME}"),
+            otel.kind = "internal",
+        );
+        span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "invoke_agent");
+        span.set_attribute(semconv::GEN_AI_PROVIDER_NAME, self.llm.provider());
+        span.set_attribute(semconv::GEN_AI_AGENT_NAME, AGENT_NAME);
+        span.set_attribute(semconv::GEN_AI_REQUEST_MODEL, self.llm.model().to_owned());
+        span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, session_id.to_owned());
+        span.set_attribute(semconv::SESSION_ID, session_id.to_owned());
+        let result = self.turn(message).instrument(span.clone()).await;
+        if let Err(error) = &result {
+            telemetry::record_error(&span, error.error_type(), error);
+        }
+        result
+    }
+
+    async fn turn(&self, message: &str) -> Result<String, AgentError> {
+        let mut messages = vec![
+            Message::System(SYSTEM_PROMPT.to_owned()),
+            Message::User(message.to_owned()),
+        ];
+        for round in 0..=self.max_tool_rounds {
+            let completion = self.llm.chat(&messages, &self.tools).await?;
+            if completion.tool_calls.is_empty() {
+                return Ok(completion.content.unwrap_or_default());
+            }
+            if round == self.max_tool_rounds {
+                break;
+            }
+            let calls = completion.tool_calls;
+            messages.push(Message::Assistant {
+                content: completion.content,
+                tool_calls: calls.clone(),
+            });
+            for call in calls {
+                let result = tools::execute(&call).await;
+                messages.push(Message::Tool {
+                    call_id: call.id,
+                    content: result.to_string(),
+                });
+            }
+        }
+        Err(AgentError::TooManyToolRounds(self.max_tool_rounds))
+    }
+}

@@ -1,0 +1,144 @@
+//! Configuration, read from the environment once at start. Tracing settings are the standard
+//! `OTEL_*` variables, read by the telemetry crate; this struct holds only the service's own.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `PORT`: where `/agent` listens.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// `USE_REAL_LLM`: `true` calls an OpenAI-compatible API; `false` (default) uses the mock.
+    #[serde(default)]
+    pub use_real_llm: bool,
+    /// `MOCK_LLM_LATENCY_MS`: simulated time per mock `chat` call. The default, 500 ms, gives a
+    /// turn of about 1 s (two chat calls), like the original demo; 0 disables the wait.
+    #[serde(default = "default_mock_latency_ms")]
+    pub mock_llm_latency_ms: u64,
+    /// `OPENAI_API_KEY`: required when `USE_REAL_LLM=true`. Kept secret: `Debug` prints
+    /// `[REDACTED]`, so the key can never reach a log line through this struct.
+    #[serde(default)]
+    pub openai_api_key: Option<SecretString>,
+    /// `OPENAI_MODEL`.
+    #[serde(default = "default_model")]
+    pub openai_model: String,
+    /// `OPENAI_BASE_URL`: any OpenAI-compatible server.
+    #[serde(default = "default_base_url")]
+    pub openai_base_url: String,
+    /// `AGENT_MAX_TOOL_ROUNDS`: how many rounds of tool calls one turn may make before it fails.
+    #[serde(default = "default_max_tool_rounds")]
+    pub agent_max_tool_rounds: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] envy::Error),
+    #[error(
+        "USE_REAL_LLM=true needs OPENAI_API_KEY; set it, or unset USE_REAL_LLM to use the mock model"
+    )]
+    MissingApiKey,
+    #[error("OPENAI_BASE_URL {0:?} is not an http(s) URL")]
+    BadBaseUrl(String),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Same as [`Config::from_env`] over given variables (for tests).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config: Config = envy::from_iter(vars)?;
+        // Compose passes an unset variable through as empty: treat it as absent.
+        if config
+            .openai_api_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().trim().is_empty())
+        {
+            config.openai_api_key = None;
+        }
+        if config.use_real_llm && config.openai_api_key.is_none() {
+            return Err(ConfigError::MissingApiKey);
+        }
+        if !(config.openai_base_url.starts_with("http://")
+            || config.openai_base_url.starts_with("https://"))
+        {
+            return Err(ConfigError::BadBaseUrl(config.openai_base_url));
+        }
+        Ok(config)
+    }
+}
+
+fn default_port() -> u16 {
+    3000
+}
+
+fn default_mock_latency_ms() -> u64 {
+    500
+}
+
+fn default_model() -> String {
+    "gpt-4o-mini".to_owned()
+}
+
+fn default_base_url() -> String {
+    "https://api.openai.com/v1".to_owned()
+}
+
+fn default_max_tool_rounds() -> usize {
+    5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_use_the_mock_model() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert!(!config.use_real_llm);
+        assert_eq!(config.port, 3000);
+        assert_eq!(config.mock_llm_latency_ms, 500);
+        assert_eq!(config.agent_max_tool_rounds, 5);
+    }
+
+    #[test]
+    fn real_llm_without_a_key_fails_with_a_clear_message() {
+        for key in [None, Some("   ")] {
+            let mut pairs = vec![("USE_REAL_LLM", "true")];
+            if let Some(key) = key {
+                pairs.push(("OPENAI_API_KEY", key));
+            }
+            let error = Config::from_vars(vars(&pairs)).unwrap_err().to_string();
+            assert!(error.contains("OPENAI_API_KEY"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let config = Config::from_vars(vars(&[
+            ("USE_REAL_LLM", "true"),
+            ("OPENAI_API_KEY", "sk-test-do-not-print-0123456789"),
+        ]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("do-not-print"));
+    }
+
+    #[test]
+    fn malformed_values_are_errors() {
+        assert!(Config::from_vars(vars(&[("USE_REAL_LLM", "yes please")])).is_err());
+        assert!(Config::from_vars(vars(&[("MOCK_LLM_LATENCY_MS", "-1")])).is_err());
+        assert!(Config::from_vars(vars(&[("OPENAI_BASE_URL", "localhost:1234")])).is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Configuration, read from the environment once at start. Tracing settings are the standard
+//! `OTEL_*` variables, read by the telemetry crate; this struct holds only the service's own.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// `PORT`: where `/ask` listens.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// `AGENT_SERVICE_URL`: base URL of the agent service (`/agent` is appended).
+    #[serde(default = "default_agent_url", deserialize_with = "parse_url")]
+    pub agent_service_url: reqwest::Url,
+    /// `AGENT_TIMEOUT_MS`: the whole agent call, connect to last byte.
+    #[serde(default = "default_agent_timeout_ms")]
+    pub agent_timeout_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] envy::Error);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Same as [`Config::from_env`] over given variables (for tests).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let config: Config = envy::from_iter(vars)?;
+        if config.agent_timeout_ms == 0 {
+            return Err(ConfigError(envy::Error::Custom(
+                "AGENT_TIMEOUT_MS must be greater than 0".into(),
+            )));
+        }
+        Ok(config)
+    }
+
+    pub fn agent_timeout(&self) -> Duration {
+        Duration::from_millis(self.agent_timeout_ms)
+    }
+}
+
+fn default_port() -> u16 {
+    8000
+}
+
+fn default_agent_url() -> reqwest::Url {
+    reqwest::Url::parse("http://localhost:3000").expect("static URL")
+}
+
+fn default_agent_timeout_ms() -> u64 {
+    30_000
+}
+
+fn parse_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<reqwest::Url, D::Error> {
+    let raw = String::deserialize(deserializer)?;
+    let url = reqwest::Url::parse(&raw).map_err(|e| {
+        serde::de::Error::custom(format!("AGENT_SERVICE_URL {raw:?} is not a URL: {e}"))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(serde::de::Error::custom(format!(
+            "AGENT_SERVICE_URL {raw:?} must be http or https"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_docs() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.agent_service_url.as_str(), "http://localhost:3000/");
+        assert_eq!(config.agent_timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let config = Config::from_vars(vars(&[
+            ("PORT", "9001"),
+            ("AGENT_SERVICE_URL", "http://agent-service:3000"),
+            ("AGENT_TIMEOUT_MS", "1500"),
+        ]))
+        .unwrap();
+        assert_eq!(config.port, 9001);
+        assert_eq!(config.agent_service_url.host_str(), Some("agent-service"));
+        assert_eq!(config.agent_timeout(), Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let error = Config::from_vars(vars(&[("PORT", "eighty")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("port"), "{error}");
+        let error = Config::from_vars(vars(&[("AGENT_SERVICE_URL", "not a url")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("AGENT_SERVICE_URL"), "{error}");
+        let error = Config::from_vars(vars(&[("AGENT_TIMEOUT_MS", "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("AGENT_TIMEOUT_MS"), "{error}");
+    }
+}

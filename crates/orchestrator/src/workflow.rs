@@ -1,0 +1,52 @@
+//! The `/ask` graph: `START → call_agent → format_response → END`, the same shape as the
+//! original LangGraph demo. The runner (crates/graph) gives each step its span.
+
+use graph::{END, Graph, NodeError, START};
+
+use crate::{AgentClient, error::AgentCallError};
+
+/// The state that flows through the graph.
+#[derive(Debug, Clone, Default)]
+pub struct AskState {
+    pub question: String,
+    pub session_id: String,
+    /// Set by `call_agent`.
+    pub agent_answer: Option<String>,
+    /// Set by `format_response`.
+    pub answer: Option<String>,
+}
+
+pub type AskGraph = Graph<AskState, AgentCallError>;
+
+impl NodeError for AgentCallError {
+    fn error_type(&self) -> &'static str {
+        self.error_type()
+    }
+}
+
+pub fn build_graph(agent: AgentClient) -> AskGraph {
+    Graph::builder("ask")
+        .add_node("call_agent", move |state| call_agent(agent.clone(), state))
+        .add_node("format_response", format_response)
+        .add_edge(START, "call_agent")
+        .add_edge("call_agent", "format_response")
+        .add_edge("format_response", END)
+        .build()
+        .expect("the ask graph is statically valid")
+}
+
+async fn call_agent(agent: AgentClient, mut state: AskState) -> Result<AskState, AgentCallError> {
+    let answer = agent.ask(&state.question, &state.session_id).await?;
+    state.agent_answer = Some(answer);
+    Ok(state)
+}
+
+async fn format_response(mut state: AskState) -> Result<AskState, AgentCallError> {
+    let raw = state.agent_answer.as_deref().unwrap_or_default().trim();
+    state.answer = Some(if raw.is_empty() {
+        "The agent had no answer to that question.".to_owned()
+    } else {
+        raw.to_owned()
+    });
+    Ok(state)
+}

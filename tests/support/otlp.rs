@@ -1,0 +1,312 @@
+//! A fake OTLP/HTTP receiver: decodes `ExportTraceServiceRequest` protobuf (gzip or not) and
+//! keeps the spans. Optionally behaves like Galileo: answers 401 without the expected
+//! `Galileo-API-Key` header, and records every request's headers.
+
+use std::{
+    collections::HashMap,
+    io::Read,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
+    common::v1::{AnyValue, any_value::Value},
+    trace::v1::{span::SpanKind as ProtoKind, status::StatusCode as ProtoStatus},
+};
+use prost::Message;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    Unspecified,
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+/// One exported span, flattened with its resource's `service.name`.
+#[derive(Debug, Clone)]
+pub struct CapturedSpan {
+    pub service: String,
+    pub resource: HashMap<String, AttrValue>,
+    pub trace_id: String,
+    pub span_id: String,
+    /// Empty for a root span.
+    pub parent_span_id: String,
+    pub name: String,
+    pub kind: SpanKind,
+    pub attributes: HashMap<String, AttrValue>,
+    /// `true` when the span status is ERROR.
+    pub is_error: bool,
+    pub status_message: String,
+    pub event_names: Vec<String>,
+}
+
+/// An attribute value, kept with its OTLP type so tests can assert types, not just text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    Str(String),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    Array(Vec<AttrValue>),
+    Other,
+}
+
+impl AttrValue {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Self::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+impl CapturedSpan {
+    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+        self.attributes.get(key)
+    }
+    pub fn str_attr(&self, key: &str) -> Option<&str> {
+        self.attr(key).and_then(AttrValue::as_str)
+    }
+    pub fn int_attr(&self, key: &str) -> Option<i64> {
+        self.attr(key).and_then(AttrValue::as_int)
+    }
+}
+
+/// One HTTP request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    spans: Vec<CapturedSpan>,
+    requests: Vec<Received>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    inner: Arc<Mutex<Inner>>,
+    api_key: Option<String>,
+    path: String,
+}
+
+/// The receiver. Dropping it stops the server.
+pub struct FakeOtlp {
+    pub port: u16,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeOtlp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeOtlp {
+    /// A plain OTLP/HTTP traces endpoint at `/v1/traces`.
+    pub async fn start() -> Self {
+        Self::start_with("/v1/traces", None).await
+    }
+
+    /// A Galileo stand-in: traces at `path`, 401 unless `Galileo-API-Key` equals `api_key`.
+    pub async fn galileo(path: &str, api_key: &str) -> Self {
+        Self::start_with(path, Some(api_key.to_owned())).await
+    }
+
+    async fn start_with(path: &str, api_key: Option<String>) -> Self {
+        let shared = Shared {
+            inner: Arc::default(),
+            api_key,
+            path: path.to_owned(),
+        };
+        let app = Router::new()
+            .route(path, post(receive))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake OTLP");
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("fake OTLP server");
+        });
+        Self { port, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT` — the value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The full URL of the traces path.
+    pub fn traces_url(&self) -> String {
+        format!("{}{}", self.base_url(), self.shared.path)
+    }
+
+    pub fn spans(&self) -> Vec<CapturedSpan> {
+        self.shared.inner.lock().unwrap().spans.clone()
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.shared.inner.lock().unwrap().requests.clone()
+    }
+
+    /// Waits until `done(spans)` holds, or `timeout` passes; returns the spans either way, so
+    /// the caller's assertion shows what did arrive.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[CapturedSpan]) -> bool,
+    ) -> Vec<CapturedSpan> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if done(&spans) || Instant::now() >= deadline {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn receive(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Vec<u8>) {
+    let status = handle(&shared, &headers, &body);
+    shared.inner.lock().unwrap().requests.push(Received {
+        path: shared.path.clone(),
+        headers,
+        status: status.as_u16(),
+    });
+    let response = if status.is_success() {
+        ExportTraceServiceResponse::default().encode_to_vec()
+    } else {
+        Vec::new()
+    };
+    (status, response)
+}
+
+fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+    if let Some(expected) = &shared.api_key {
+        let given = headers.get("galileo-api-key").and_then(|v| v.to_str().ok());
+        if given != Some(expected.as_str()) {
+            return StatusCode::UNAUTHORIZED;
+        }
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type != "application/x-protobuf" {
+        return StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    }
+    let gzip = headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let mut bytes = Vec::new();
+    if gzip {
+        if flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut bytes)
+            .is_err()
+        {
+            return StatusCode::BAD_REQUEST;
+        }
+    } else {
+        bytes.extend_from_slice(body);
+    }
+    let Ok(request) = ExportTraceServiceRequest::decode(bytes.as_slice()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let spans = flatten(request);
+    shared.inner.lock().unwrap().spans.extend(spans);
+    StatusCode::OK
+}
+
+fn flatten(request: ExportTraceServiceRequest) -> Vec<CapturedSpan> {
+    let mut out = Vec::new();
+    for resource_spans in request.resource_spans {
+        let resource: HashMap<String, AttrValue> = resource_spans
+            .resource
+            .map(|r| {
+                r.attributes
+                    .into_iter()
+                    .map(|kv| (kv.key, convert(kv.value)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let service = resource
+            .get("service.name")
+            .and_then(AttrValue::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                let status = span.status.unwrap_or_default();
+                out.push(CapturedSpan {
+                    service: service.clone(),
+                    resource: resource.clone(),
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    kind: match ProtoKind::try_from(span.kind).unwrap_or(ProtoKind::Unspecified) {
+                        ProtoKind::Unspecified => SpanKind::Unspecified,
+                        ProtoKind::Internal => SpanKind::Internal,
+                        ProtoKind::Server => SpanKind::Server,
+                        ProtoKind::Client => SpanKind::Client,
+                        ProtoKind::Producer => SpanKind::Producer,
+                        ProtoKind::Consumer => SpanKind::Consumer,
+                    },
+                    name: span.name,
+                    attributes: span
+                        .attributes
+                        .into_iter()
+                        .map(|kv| (kv.key, convert(kv.value)))
+                        .collect(),
+                    is_error: status.code == ProtoStatus::Error as i32,
+                    status_message: status.message,
+                    event_names: span.events.into_iter().map(|e| e.name).collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn convert(value: Option<AnyValue>) -> AttrValue {
+    match value.and_then(|v| v.value) {
+        Some(Value::StringValue(s)) => AttrValue::Str(s),
+        Some(Value::IntValue(i)) => AttrValue::Int(i),
+        Some(Value::DoubleValue(d)) => AttrValue::Double(d),
+        Some(Value::BoolValue(b)) => AttrValue::Bool(b),
+        Some(Value::ArrayValue(a)) => {
+            AttrValue::Array(a.values.into_iter().map(|v| convert(Some(v))).collect())
+        }
+        _ => AttrValue::Other,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,398 @@
+//! Both services as real processes, exporting to a fake OTLP receiver: one `/ask` must give
+//! one trace, across both service names, in the expected tree.
+
+use std::{collections::HashMap, time::Duration};
+
+use e2e::{CapturedSpan, FakeOtlp, Service, SpanKind};
+use serde_json::{Value, json};
+
+/// Spans one mock `/ask` produces: 5 in the orchestrator, 5 in the agent.
+const SPANS_PER_ASK: usize = 10;
+
+fn env(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url().as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("MOCK_LLM_LATENCY_MS", "0"),
+        ("RUST_LOG", "info"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+struct Stack {
+    agent: Service,
+    orchestrator: Service,
+}
+
+async fn start_stack(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> Stack {
+    let agent = Service::start("agent-service", &env(otlp, extra)).await;
+    let agent_url = agent.url("");
+    let mut orchestrator_env = env(otlp, extra);
+    orchestrator_env.insert("AGENT_SERVICE_URL".into(), agent_url);
+    let orchestrator = Service::start("orchestrator", &orchestrator_env).await;
+    Stack {
+        agent,
+        orchestrator,
+    }
+}
+
+async fn ask(stack: &Stack, body: Value, traceparent: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(stack.orchestrator.url("/ask"))
+        .json(&body);
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    let response = request.send().await.expect("POST /ask");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+fn of_trace(spans: &[CapturedSpan], trace_id: &str) -> Vec<CapturedSpan> {
+    spans
+        .iter()
+        .filter(|s| s.trace_id == trace_id)
+        .cloned()
+        .collect()
+}
+
+fn find<'a>(spans: &'a [CapturedSpan], service: &str, name: &str) -> &'a CapturedSpan {
+    spans
+        .iter()
+        .find(|s| s.service == service && s.name == name)
+        .unwrap_or_else(|| panic!("no span {name:?} from {service}; got {:#?}", names(spans)))
+}
+
+fn names(spans: &[CapturedSpan]) -> Vec<String> {
+    spans
+        .iter()
+        .map(|s| format!("{}: {}", s.service, s.name))
+        .collect()
+}
+
+fn assert_child(child: &CapturedSpan, parent: &CapturedSpan) {
+    assert_eq!(
+        child.parent_span_id, parent.span_id,
+        "{:?} should be a child of {:?}",
+        child.name, parent.name
+    );
+}
+
+/// Asserts the whole tree of one mock `/ask` and returns its root (the orchestrator's server span).
+fn assert_ask_tree(trace: &[CapturedSpan]) -> CapturedSpan {
+    assert_eq!(
+        trace.len(),
+        SPANS_PER_ASK,
+        "spans of the trace: {:#?}",
+        names(trace)
+    );
+    let server = find(trace, "orchestrator", "POST /ask");
+    let workflow = find(trace, "orchestrator", "invoke_workflow ask");
+    let call_agent = find(trace, "orchestrator", "call_agent");
+    let format_response = find(trace, "orchestrator", "format_response");
+    let client = find(trace, "orchestrator", "POST /agent");
+    let agent_server = find(trace, "agent-service", "POST /agent");
+    let invoke = find(trace, "agent-service", "invoke_agent restaurant-assistant");
+    let tool = find(trace, "agent-service", "execute_tool web_search");
+    let chats: Vec<&CapturedSpan> = trace.iter().filter(|s| s.name == "chat mock-llm").collect();
+    assert_eq!(chats.len(), 2, "two chat spans: {:#?}", names(trace));
+
+    assert_eq!(server.kind, SpanKind::Server);
+    assert_eq!(client.kind, SpanKind::Client);
+    assert_eq!(agent_server.kind, SpanKind::Server);
+    assert_eq!(invoke.kind, SpanKind::Internal);
+    assert!(chats.iter().all(|c| c.kind == SpanKind::Client));
+
+    assert_child(workflow, server);
+    assert_child(call_agent, workflow);
+    assert_child(format_response, workflow);
+    assert_child(client, call_agent);
+    // Only the `traceparent` header the orchestrator injected can give the agent's server span
+    // the orchestrator's client span as its parent.
+    assert_child(agent_server, client);
+    assert_child(invoke, agent_server);
+    assert_child(tool, invoke);
+    for chat in &chats {
+        assert_child(chat, invoke);
+    }
+
+    // No orphans: every parent is in the trace, except the root's.
+    let ids: Vec<&str> = trace.iter().map(|s| s.span_id.as_str()).collect();
+    for span in trace {
+        if span.span_id != server.span_id {
+            assert!(
+                ids.contains(&span.parent_span_id.as_str()),
+                "orphan span {:?}",
+                span.name
+            );
+        }
+    }
+    server.clone()
+}
+
+#[tokio::test]
+async fn one_ask_is_one_trace_across_both_services() {
+    let otlp = FakeOtlp::start().await;
+    let stack = start_stack(&otlp, &[]).await;
+
+    let (status, body) = ask(
+        &stack,
+        json!({ "question": "Find me a good restaurant" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["answer"].as_str().unwrap().contains("Trattoria Roma"),
+        "{body}"
+    );
+    let trace_id = body["trace_id"].as_str().expect("trace_id").to_owned();
+    assert_eq!(trace_id.len(), 32);
+    assert!(
+        trace_id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+
+    let spans = otlp
+        .wait_for(Duration::from_secs(10), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    let trace = of_trace(&spans, &trace_id);
+    let root = assert_ask_tree(&trace);
+    assert_eq!(
+        root.parent_span_id, "",
+        "without a caller context the server span is the root"
+    );
+
+    let services: std::collections::BTreeSet<&str> =
+        trace.iter().map(|s| s.service.as_str()).collect();
+    assert_eq!(
+        services.into_iter().collect::<Vec<_>>(),
+        ["agent-service", "orchestrator"]
+    );
+    drop(stack);
+}
+
+#[tokio::test]
+async fn http_spans_follow_the_http_semantic_conventions() {
+    let otlp = FakeOtlp::start().await;
+    let stack = start_stack(&otlp, &[]).await;
+    let (_, body) = ask(
+        &stack,
+        json!({ "question": "Find me a good restaurant" }),
+        None,
+    )
+    .await;
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    let spans = otlp
+        .wait_for(Duration::from_secs(10), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    let trace = of_trace(&spans, &trace_id);
+
+    let server = find(&trace, "orchestrator", "POST /ask");
+    assert_eq!(server.str_attr("http.request.method"), Some("POST"));
+    assert_eq!(server.str_attr("http.route"), Some("/ask"));
+    assert_eq!(server.str_attr("url.path"), Some("/ask"));
+    assert_eq!(server.str_attr("url.scheme"), Some("http"));
+    assert_eq!(server.int_attr("http.response.status_code"), Some(200));
+
+    let client = find(&trace, "orchestrator", "POST /agent");
+    assert_eq!(client.str_attr("http.request.method"), Some("POST"));
+    assert_eq!(client.str_attr("server.address"), Some("127.0.0.1"));
+    assert_eq!(
+        client.int_attr("server.port"),
+        Some(i64::from(stack.agent.port))
+    );
+    assert_eq!(
+        client.str_attr("url.full"),
+        Some(stack.agent.url("/agent").as_str())
+    );
+    assert_eq!(client.int_attr("http.response.status_code"), Some(200));
+
+    for span in &trace {
+        for deprecated in [
+            "http.method",
+            "http.status_code",
+            "http.url",
+            "http.target",
+            "net.peer.name",
+            "gen_ai.system",
+        ] {
+            assert!(
+                span.attr(deprecated).is_none(),
+                "{} carries deprecated {deprecated}",
+                span.name
+            );
+        }
+        for noise in ["code.file.path", "thread.id", "busy_ns"] {
+            assert!(span.attr(noise).is_none(), "{} carries {noise}", span.name);
+        }
+    }
+
+    let resource = &server.resource;
+    assert_eq!(
+        resource.get("service.version").and_then(|v| v.as_str()),
+        Some("0.1.0")
+    );
+    assert!(resource.get("deployment.environment.name").is_some());
+}
+
+#[tokio::test]
+async fn agent_spans_carry_genai_attributes() {
+    let otlp = FakeOtlp::start().await;
+    let stack = start_stack(&otlp, &[]).await;
+    let (_, body) = ask(
+        &stack,
+        json!({ "question": "Find me a good restaurant", "session_id": "s-42" }),
+        None,
+    )
+    .await;
+    assert_eq!(body["session_id"], "s-42");
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    let spans = otlp
+        .wait_for(Duration::from_secs(10), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    let trace = of_trace(&spans, &trace_id);
+
+    let invoke = find(&trace, "agent-service", "invoke_agent restaurant-assistant");
+    assert_eq!(
+        invoke.str_attr("gen_ai.operation.name"),
+        Some("invoke_agent")
+    );
+    assert_eq!(
+        invoke.str_attr("gen_ai.agent.name"),
+        Some("restaurant-assistant")
+    );
+    assert_eq!(invoke.str_attr("gen_ai.provider.name"), Some("mock"));
+    assert_eq!(invoke.str_attr("gen_ai.conversation.id"), Some("s-42"));
+
+    for chat in trace.iter().filter(|s| s.name == "chat mock-llm") {
+        assert_eq!(chat.str_attr("gen_ai.operation.name"), Some("chat"));
+        assert_eq!(chat.str_attr("gen_ai.provider.name"), Some("mock"));
+        assert_eq!(chat.str_attr("gen_ai.request.model"), Some("mock-llm"));
+        assert_eq!(chat.str_attr("gen_ai.response.model"), Some("mock-llm"));
+        assert!(
+            chat.int_attr("gen_ai.usage.input_tokens")
+                .is_some_and(|n| n > 0)
+        );
+        assert!(
+            chat.int_attr("gen_ai.usage.output_tokens")
+                .is_some_and(|n| n > 0)
+        );
+        assert!(matches!(
+            chat.attr("gen_ai.response.finish_reasons"),
+            Some(e2e::otlp::AttrValue::Array(_))
+        ));
+    }
+
+    let tool = find(&trace, "agent-service", "execute_tool web_search");
+    assert_eq!(tool.str_attr("gen_ai.operation.name"), Some("execute_tool"));
+    assert_eq!(tool.str_attr("gen_ai.tool.name"), Some("web_search"));
+    assert!(tool.str_attr("gen_ai.tool.call.id").is_some());
+
+    let step = find(&trace, "orchestrator", "call_agent");
+    assert_eq!(step.str_attr("graph.node"), Some("call_agent"));
+    assert_eq!(step.int_attr("graph.step"), Some(1));
+    assert_eq!(step.str_attr("graph.triggers"), Some("start"));
+    let step = find(&trace, "orchestrator", "format_response");
+    assert_eq!(step.int_attr("graph.step"), Some(2));
+    assert_eq!(step.str_attr("graph.triggers"), Some("call_agent"));
+    drop(stack);
+}
+
+#[tokio::test]
+async fn a_callers_traceparent_becomes_the_parent_of_the_server_span() {
+    let otlp = FakeOtlp::start().await;
+    let stack = start_stack(&otlp, &[]).await;
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let parent_id = "b7ad6b7169203331";
+    let (status, body) = ask(
+        &stack,
+        json!({ "question": "Find me a good restaurant" }),
+        Some(&format!("00-{trace_id}-{parent_id}-01")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["trace_id"], trace_id,
+        "the response names the caller's trace"
+    );
+
+    let spans = otlp
+        .wait_for(Duration::from_secs(10), |s| {
+            of_trace(s, trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    let root = assert_ask_tree(&of_trace(&spans, trace_id));
+    assert_eq!(root.parent_span_id, parent_id);
+}
+
+#[tokio::test]
+async fn sigterm_flushes_every_span_and_exits_zero() {
+    let otlp = FakeOtlp::start().await;
+    // A ten-minute batch delay: only the shutdown flush can deliver these spans.
+    let mut stack = start_stack(&otlp, &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
+    let (status, body) = ask(
+        &stack,
+        json!({ "question": "Find me a good restaurant" }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        of_trace(&otlp.spans(), &trace_id).is_empty(),
+        "nothing exported before shutdown"
+    );
+
+    let orchestrator_exit = stack.orchestrator.stop(Duration::from_secs(15)).await;
+    let agent_exit = stack.agent.stop(Duration::from_secs(15)).await;
+    assert!(
+        orchestrator_exit.success(),
+        "orchestrator: {orchestrator_exit}"
+    );
+    assert!(agent_exit.success(), "agent: {agent_exit}");
+
+    let trace = of_trace(&otlp.spans(), &trace_id);
+    assert_ask_tree(&trace);
+}
+
+#[tokio::test]
+async fn no_collector_does_not_break_requests() {
+    // Nothing listens on this port: every export fails.
+    let dead = FakeOtlp::start().await;
+    let dead_port = dead.port;
+    drop(dead);
+    let mut env = HashMap::new();
+    env.insert(
+        "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+        format!("http://127.0.0.1:{dead_port}"),
+    );
+    env.insert("MOCK_LLM_LATENCY_MS".to_owned(), "0".to_owned());
+    env.insert("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "100".to_owned());
+    let agent = Service::start("agent-service", &env).await;
+    env.insert("AGENT_SERVICE_URL".to_owned(), agent.url(""));
+    let orchestrator = Service::start("orchestrator", &env).await;
+    let client = reqwest::Client::new();
+    for _ in 0..20 {
+        let response = client
+            .post(orchestrator.url("/ask"))
+            .json(&json!({ "question": "Find me a good restaurant" }))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("request completes");
+        assert_eq!(response.status(), 200);
+    }
+}
