@@ -107,7 +107,7 @@ mod tests {
         let error = Config::from_vars(vars(&[("PORT", "eighty")]))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("port"), "{error}");
+        assert!(error.contains("PORT"), "{error}");
         let error = Config::from_vars(vars(&[("AGENT_SERVICE_URL", "not a url")]))
             .unwrap_err()
             .to_string();

@@ -1,0 +1,159 @@
+//! The router driven directly (`oneshot`, no sockets): every bad request gets a 4xx with the
+//! JSON error shape, never a 500 or a panic.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use orchestrator::{AgentClient, AppState, app, build_graph};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The agent URL points at a closed port: these requests must be refused before any call.
+fn state() -> AppState {
+    let agent = AgentClient::new(
+        "http://127.0.0.1:9".parse().unwrap(),
+        Duration::from_millis(500),
+    );
+    AppState {
+        graph: std::sync::Arc::new(build_graph(agent)),
+    }
+}
+
+async fn post(body: impl Into<Body>, content_type: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::post("/ask");
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response = app(state())
+        .oneshot(request.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json: Value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
+    (status, json)
+}
+
+const JSON: Option<&str> = Some("application/json");
+
+#[tokio::test]
+async fn bad_requests_get_a_4xx_json_error() {
+    let long_question = format!(r#"{{"question": "{}"}}"#, "a".repeat(4_001));
+    let huge_body = format!(r#"{{"question": "{}"}}"#, "a".repeat(70_000));
+    let cases: Vec<(&str, String, Option<&str>, StatusCode, &str)> = vec![
+        (
+            "not JSON",
+            "question?".into(),
+            JSON,
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "no content type",
+            r#"{"question":"hi"}"#.into(),
+            None,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "wrong content type",
+            r#"{"question":"hi"}"#.into(),
+            Some("text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "missing question",
+            "{}".into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            "question not a string",
+            r#"{"question": 42}"#.into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            "empty question",
+            r#"{"question": "  "}"#.into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_question",
+        ),
+        (
+            "unknown field",
+            r#"{"question": "hi", "extra": 1}"#.into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            "bad session id",
+            r#"{"question": "hi", "session_id": "a b\n"}"#.into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_session_id",
+        ),
+        (
+            "question too long",
+            long_question,
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "question_too_long",
+        ),
+        (
+            "body too large",
+            huge_body,
+            JSON,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
+        (
+            "JSON array",
+            "[]".into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ];
+    for (what, body, content_type, status, code) in cases {
+        let (got_status, json) = post(body, content_type).await;
+        assert_eq!(got_status, status, "{what}: {json}");
+        assert_eq!(json["error"]["code"], code, "{what}: {json}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}: {json}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_agent_is_a_502_not_a_500() {
+    let (status, json) = post(r#"{"question":"hi"}"#, JSON).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{json}");
+    assert_eq!(json["error"]["code"], "agent_unreachable");
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let response = app(state())
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+}
