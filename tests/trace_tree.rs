@@ -3,11 +3,11 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use e2e::{CapturedSpan, FakeOtlp, Service, SpanKind};
+use e2e::{
+    FakeOtlp, Service,
+    tree::{SPANS_PER_ASK, assert_ask_tree, find, of_trace},
+};
 use serde_json::{Value, json};
-
-/// Spans one mock `/ask` produces: 5 in the orchestrator, 5 in the agent.
-const SPANS_PER_ASK: usize = 10;
 
 fn env(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = [
@@ -50,88 +50,6 @@ async fn ask(stack: &Stack, body: Value, traceparent: Option<&str>) -> (u16, Val
     let response = request.send().await.expect("POST /ask");
     let status = response.status().as_u16();
     (status, response.json().await.expect("JSON body"))
-}
-
-fn of_trace(spans: &[CapturedSpan], trace_id: &str) -> Vec<CapturedSpan> {
-    spans
-        .iter()
-        .filter(|s| s.trace_id == trace_id)
-        .cloned()
-        .collect()
-}
-
-fn find<'a>(spans: &'a [CapturedSpan], service: &str, name: &str) -> &'a CapturedSpan {
-    spans
-        .iter()
-        .find(|s| s.service == service && s.name == name)
-        .unwrap_or_else(|| panic!("no span {name:?} from {service}; got {:#?}", names(spans)))
-}
-
-fn names(spans: &[CapturedSpan]) -> Vec<String> {
-    spans
-        .iter()
-        .map(|s| format!("{}: {}", s.service, s.name))
-        .collect()
-}
-
-fn assert_child(child: &CapturedSpan, parent: &CapturedSpan) {
-    assert_eq!(
-        child.parent_span_id, parent.span_id,
-        "{:?} should be a child of {:?}",
-        child.name, parent.name
-    );
-}
-
-/// Asserts the whole tree of one mock `/ask` and returns its root (the orchestrator's server span).
-fn assert_ask_tree(trace: &[CapturedSpan]) -> CapturedSpan {
-    assert_eq!(
-        trace.len(),
-        SPANS_PER_ASK,
-        "spans of the trace: {:#?}",
-        names(trace)
-    );
-    let server = find(trace, "orchestrator", "POST /ask");
-    let workflow = find(trace, "orchestrator", "invoke_workflow ask");
-    let call_agent = find(trace, "orchestrator", "call_agent");
-    let format_response = find(trace, "orchestrator", "format_response");
-    let client = find(trace, "orchestrator", "POST /agent");
-    let agent_server = find(trace, "agent-service", "POST /agent");
-    let invoke = find(trace, "agent-service", "invoke_agent restaurant-assistant");
-    let tool = find(trace, "agent-service", "execute_tool web_search");
-    let chats: Vec<&CapturedSpan> = trace.iter().filter(|s| s.name == "chat mock-llm").collect();
-    assert_eq!(chats.len(), 2, "two chat spans: {:#?}", names(trace));
-
-    assert_eq!(server.kind, SpanKind::Server);
-    assert_eq!(client.kind, SpanKind::Client);
-    assert_eq!(agent_server.kind, SpanKind::Server);
-    assert_eq!(invoke.kind, SpanKind::Internal);
-    assert!(chats.iter().all(|c| c.kind == SpanKind::Client));
-
-    assert_child(workflow, server);
-    assert_child(call_agent, workflow);
-    assert_child(format_response, workflow);
-    assert_child(client, call_agent);
-    // Only the `traceparent` header the orchestrator injected can give the agent's server span
-    // the orchestrator's client span as its parent.
-    assert_child(agent_server, client);
-    assert_child(invoke, agent_server);
-    assert_child(tool, invoke);
-    for chat in &chats {
-        assert_child(chat, invoke);
-    }
-
-    // No orphans: every parent is in the trace, except the root's.
-    let ids: Vec<&str> = trace.iter().map(|s| s.span_id.as_str()).collect();
-    for span in trace {
-        if span.span_id != server.span_id {
-            assert!(
-                ids.contains(&span.parent_span_id.as_str()),
-                "orphan span {:?}",
-                span.name
-            );
-        }
-    }
-    server.clone()
 }
 
 #[tokio::test]

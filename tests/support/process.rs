@@ -67,24 +67,38 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts `binary` with exactly `env` (plus PATH), on a free port, and waits for
-    /// `GET /health`. The environment is cleared so a developer's shell cannot leak in.
+    /// Starts a workspace binary with exactly `env` (plus PATH), on a free port unless `env`
+    /// names one, and waits for `GET /health`. The environment is cleared so a developer's
+    /// shell cannot leak in.
     pub async fn start(binary_name: &str, env: &HashMap<String, String>) -> Self {
         let port = env
             .get("PORT")
             .map(|p| p.parse().expect("PORT"))
             .unwrap_or_else(free_port);
-        let mut command = Command::new(binary(binary_name));
-        command
+        let mut env = env.clone();
+        env.insert("PORT".into(), port.to_string());
+        Self::spawn(&binary(binary_name), &[], &env, port, "/health").await
+    }
+
+    /// Starts any program with exactly `env` (plus PATH) and waits until
+    /// `http://127.0.0.1:{port}{health_path}` answers 2xx.
+    pub async fn spawn(
+        program: &Path,
+        args: &[&str],
+        env: &HashMap<String, String>,
+        port: u16,
+        health_path: &str,
+    ) -> Self {
+        let name = program.file_name().unwrap().to_string_lossy().into_owned();
+        let mut child = Command::new(program)
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(env)
-            .env("PORT", port.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command
+            .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {binary_name}: {e}"));
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
             child
@@ -117,15 +131,15 @@ impl Service {
             child: Some(child),
             output,
         };
-        service.wait_healthy(binary_name).await;
+        service.wait_healthy(&name, health_path).await;
         service
     }
 
-    async fn wait_healthy(&mut self, name: &str) {
+    async fn wait_healthy(&mut self, name: &str, health_path: &str) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(response) = client.get(self.url("/health")).send().await
+            if let Ok(response) = client.get(self.url(health_path)).send().await
                 && response.status().is_success()
             {
                 return;

@@ -27,6 +27,15 @@ impl Config {
         Self::from_vars(std::env::vars())
     }
 
+    /// The variables this struct reads — its field names upper-cased, as envy maps them —
+    /// so a test can check docker-compose.yml sets nothing the service ignores.
+    pub fn env_vars() -> Vec<String> {
+        serde_aux::serde_introspection::serde_introspect::<Config>()
+            .iter()
+            .map(|field| field.to_uppercase())
+            .collect()
+    }
+
     /// Same as [`Config::from_env`] over given variables (for tests).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,

@@ -51,12 +51,25 @@ pub async fn shutdown_signal() {
 /// The whole life of a service process, so each `main.rs` is three lines: start telemetry,
 /// build the app from its config (errors are printed and exit 1), listen on `0.0.0.0:port`,
 /// serve until a signal, drain, flush.
+///
+/// With `--healthcheck` as the only argument it instead asks the running service's
+/// `GET /health` on the configured port and exits 0 or 1: the container health check, so the
+/// runtime image needs no shell or curl.
 pub async fn run<E: std::fmt::Display>(
     service_name: &'static str,
     service_version: &'static str,
     build: impl FnOnce() -> Result<(u16, Router), E>,
 ) -> std::process::ExitCode {
     use std::process::ExitCode;
+    if std::env::args().nth(1).as_deref() == Some("--healthcheck") {
+        return match build() {
+            Ok((port, _)) => healthcheck(port).await,
+            Err(error) => {
+                eprintln!("{service_name}: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let telemetry = match crate::init(service_name, service_version) {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -86,6 +99,26 @@ pub async fn run<E: std::fmt::Display>(
         Err(error) => {
             tracing::error!(%error, "{service_name}: server failed");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(port: u16) -> std::process::ExitCode {
+    let url = format!("http://127.0.0.1:{port}/health");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    match response {
+        Ok(response) if response.status().is_success() => std::process::ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("{url}: HTTP {}", response.status());
+            std::process::ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("{url}: {error}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

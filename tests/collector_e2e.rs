@@ -1,0 +1,224 @@
+//! The path `docker compose up` runs, without Docker: the real Collector binary with the real
+//! config, both services as processes with the environment docker-compose.yml gives them
+//! (service host names mapped to 127.0.0.1), and a fake Galileo that speaks OTLP/HTTP.
+
+use std::{collections::HashMap, time::Duration};
+
+use e2e::{
+    FakeOtlp, Service,
+    collector::{Collector, collector_binary, config_path},
+    compose::Compose,
+    tree::{SPANS_PER_ASK, assert_ask_tree, of_trace},
+};
+use serde_json::{Value, json};
+
+const GALILEO_KEY: &str = "galileo-e2e-key-1f2e3d4c5b6a";
+/// What the otlp_http exporter logs when Galileo refuses a batch (quoted in the README).
+const REFUSED: &str = "responded with HTTP Status Code 401";
+
+/// Rewrites `http://<service>:<port>` in compose values to where that service really listens.
+fn map_hosts(env: &mut HashMap<String, String>, hosts: &[(&str, u16, u16)]) {
+    for value in env.values_mut() {
+        for (service, compose_port, real_port) in hosts {
+            *value = value.replace(
+                &format!("http://{service}:{compose_port}"),
+                &format!("http://127.0.0.1:{real_port}"),
+            );
+        }
+    }
+}
+
+struct Stack {
+    collector: Collector,
+    agent: Service,
+    orchestrator: Service,
+}
+
+async fn start_stack(galileo: &FakeOtlp, api_key: &str) -> Stack {
+    let collector =
+        Collector::start(&galileo.traces_url(), api_key, "e2e-project", "e2e-stream").await;
+    let compose = Compose::load();
+    // What a .env would hold for a fast test run.
+    let dotenv = HashMap::from([("MOCK_LLM_LATENCY_MS", "0")]);
+    let collector_hosts = [
+        ("otel-collector", 4318, collector.http_port),
+        ("otel-collector", 4317, collector.grpc_port),
+    ];
+
+    let mut agent_env = compose.environment("agent-service", &dotenv);
+    agent_env.remove("PORT");
+    map_hosts(&mut agent_env, &collector_hosts);
+    agent_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+    let agent = Service::start("agent-service", &agent_env).await;
+
+    let mut orchestrator_env = compose.environment("orchestrator", &dotenv);
+    orchestrator_env.remove("PORT");
+    map_hosts(&mut orchestrator_env, &collector_hosts);
+    map_hosts(
+        &mut orchestrator_env,
+        &[("agent-service", 3000, agent.port)],
+    );
+    orchestrator_env.insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+    let orchestrator = Service::start("orchestrator", &orchestrator_env).await;
+    Stack {
+        collector,
+        agent,
+        orchestrator,
+    }
+}
+
+async fn ask(stack: &Stack) -> Value {
+    let response = reqwest::Client::new()
+        .post(stack.orchestrator.url("/ask"))
+        .json(&json!({ "question": "Find me a good restaurant" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
+    let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
+    let stack = start_stack(&galileo, GALILEO_KEY).await;
+    let body = ask(&stack).await;
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+
+    let spans = galileo
+        .wait_for(Duration::from_secs(20), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    assert_ask_tree(&of_trace(&spans, &trace_id));
+
+    // Galileo's headers carried the configured values, and every request was accepted.
+    let requests = galileo.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(request.status, 200);
+        assert_eq!(request.headers["galileo-api-key"], GALILEO_KEY);
+        assert_eq!(request.headers["project"], "e2e-project");
+        assert_eq!(request.headers["logstream"], "e2e-stream");
+        assert_eq!(request.headers["content-type"], "application/x-protobuf");
+    }
+
+    // The debug exporter printed the same trace.
+    let output = stack.collector.output();
+    assert!(
+        output.contains(&trace_id),
+        "debug output lacks the trace:\n{output}"
+    );
+    assert!(
+        output.contains("invoke_agent restaurant-assistant"),
+        "{output}"
+    );
+    drop(stack.agent);
+}
+
+#[tokio::test]
+async fn without_a_galileo_key_ask_works_and_the_collector_logs_the_401() {
+    let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
+    let stack = start_stack(&galileo, "").await;
+    let body = ask(&stack).await;
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    assert!(body["answer"].as_str().unwrap().contains("Trattoria Roma"));
+
+    // Galileo refused every batch...
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while galileo.requests().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let requests = galileo.requests();
+    assert!(!requests.is_empty() && requests.iter().all(|r| r.status == 401));
+    assert!(galileo.spans().is_empty());
+
+    // ...the Collector said so, and the debug exporter still printed the trace.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let output = stack.collector.output();
+        if (output.contains(REFUSED) && output.contains(&trace_id))
+            || std::time::Instant::now() > deadline
+        {
+            assert!(
+                output.contains(REFUSED),
+                "no 401 in the Collector's log:\n{output}"
+            );
+            assert!(
+                output.contains(&trace_id),
+                "debug output lacks the trace:\n{output}"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn otelcol_validate_accepts_the_config() {
+    let output = std::process::Command::new(collector_binary())
+        .arg("validate")
+        .arg(format!("--config={}", config_path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "otelcol validate failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_built_collector_has_exactly_the_components_the_config_uses() {
+    let output = std::process::Command::new(collector_binary())
+        .arg("components")
+        .output()
+        .unwrap();
+    let components: serde_yaml::Value = serde_yaml::from_slice(&output.stdout).unwrap();
+    let names = |kind: &str| -> Vec<String> {
+        let mut names: Vec<String> = components[kind]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let config: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    let used = |kind: &str| -> Vec<String> {
+        let mut types: Vec<String> = config[kind]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(id, _)| id.as_str().unwrap().split('/').next().unwrap().to_owned())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    };
+    for kind in ["receivers", "processors", "exporters", "extensions"] {
+        assert_eq!(names(kind), used(kind), "{kind}: built vs used");
+    }
+    assert_eq!(
+        components["buildinfo"]["version"].as_str(),
+        Some(collector_version())
+    );
+}
+
+/// The version in the ocb manifest.
+fn collector_version() -> &'static str {
+    let manifest =
+        std::fs::read_to_string(e2e::workspace_root().join("collector/builder-config.yaml"))
+            .unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&manifest).unwrap();
+    Box::leak(
+        doc["dist"]["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+            .into_boxed_str(),
+    )
+}

@@ -1,0 +1,280 @@
+//! docker-compose.yml, the Dockerfile, .env.example and the Collector config checked against
+//! what the binaries actually read — Docker cannot run here, so these files are kept correct
+//! by construction and by these tests.
+
+use std::collections::{BTreeSet, HashMap};
+
+use e2e::{
+    collector::config_path,
+    compose::{Compose, referenced_variables},
+    workspace_root,
+};
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The variables each of our services reads: its own config struct plus the telemetry crate's.
+fn variables_read_by(service: &str) -> BTreeSet<String> {
+    let own = match service {
+        "orchestrator" => orchestrator::Config::env_vars(),
+        "agent-service" => agent_service::Config::env_vars(),
+        other => panic!("unknown service {other}"),
+    };
+    own.into_iter()
+        .chain(telemetry::ENV_VARS.iter().map(|v| v.to_string()))
+        .collect()
+}
+
+const OUR_SERVICES: [&str; 2] = ["orchestrator", "agent-service"];
+
+#[test]
+fn every_variable_compose_sets_is_one_the_service_reads() {
+    let compose = Compose::load();
+    for service in OUR_SERVICES {
+        let read = variables_read_by(service);
+        for name in compose.environment(service, &HashMap::new()).keys() {
+            assert!(
+                read.contains(name),
+                "compose sets {name} on {service}, which never reads it"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_collector_config_reads_every_variable_compose_gives_the_collector() {
+    let compose = Compose::load();
+    let used = referenced_variables(&read("otel-collector-config.yaml"));
+    for name in compose
+        .environment("otel-collector", &HashMap::new())
+        .keys()
+    {
+        if name == "GOMEMLIMIT" {
+            continue; // read by the Go runtime itself
+        }
+        assert!(
+            used.contains(name),
+            "compose sets {name} on the Collector, its config never reads it"
+        );
+    }
+}
+
+#[test]
+fn urls_and_ports_line_up() {
+    let compose = Compose::load();
+    let services = compose.service_names();
+    for service in OUR_SERVICES {
+        let env = compose.environment(service, &HashMap::new());
+        // PORT, the build arg, the published port and the health check agree.
+        let port: u16 = env["PORT"].parse().unwrap();
+        let build = &compose.service(service)["build"];
+        assert_eq!(
+            build["args"]["SERVICE"].as_str(),
+            Some(service),
+            "{service}: build arg SERVICE"
+        );
+        assert_eq!(
+            build["args"]["PORT"].as_str(),
+            Some(env["PORT"].as_str()),
+            "{service}: build arg PORT"
+        );
+        assert!(
+            compose.ports(service).contains(&(port, port)),
+            "{service}: port {port} is not published"
+        );
+        let health: Vec<&str> = compose.service(service)["healthcheck"]["test"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            health,
+            ["CMD", "/usr/local/bin/service", "--healthcheck"],
+            "{service}"
+        );
+        // Every URL names a compose service, on a port that service listens on.
+        for (name, value) in &env {
+            let Ok(url) = reqwest::Url::parse(value) else {
+                continue;
+            };
+            if url.scheme() != "http" {
+                continue;
+            }
+            let host = url.host_str().unwrap();
+            assert!(
+                services.iter().any(|s| s == host),
+                "{service}.{name}: {host} is not a compose service"
+            );
+            let target_port = url.port().expect("explicit port");
+            let listening = listening_ports(&compose, host);
+            assert!(
+                listening.contains(&target_port),
+                "{service}.{name}: {host} does not listen on {target_port}"
+            );
+        }
+    }
+    // The orchestrator calls the agent; both export to the Collector's OTLP/HTTP port.
+    let orchestrator = compose.environment("orchestrator", &HashMap::new());
+    assert_eq!(
+        orchestrator["AGENT_SERVICE_URL"],
+        "http://agent-service:3000"
+    );
+    for service in OUR_SERVICES {
+        assert_eq!(
+            compose.environment(service, &HashMap::new())["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://otel-collector:4318"
+        );
+    }
+}
+
+/// Ports a compose service listens on inside the network.
+fn listening_ports(compose: &Compose, service: &str) -> Vec<u16> {
+    if service == "otel-collector" {
+        // From the receiver defaults in the Collector config.
+        let config = read("otel-collector-config.yaml");
+        return [
+            "OTELCOL_OTLP_GRPC_ENDPOINT:-0.0.0.0:",
+            "OTELCOL_OTLP_HTTP_ENDPOINT:-0.0.0.0:",
+        ]
+        .iter()
+        .map(|prefix| {
+            let start = config.find(prefix).expect(prefix) + prefix.len();
+            config[start..start + 4].parse().unwrap()
+        })
+        .collect();
+    }
+    vec![
+        compose.environment(service, &HashMap::new())["PORT"]
+            .parse()
+            .unwrap(),
+    ]
+}
+
+#[test]
+fn images_are_pinned_to_the_collector_release_the_tests_build() {
+    let compose = Compose::load();
+    let image = compose.service("otel-collector")["image"].as_str().unwrap();
+    let (name, tag) = image.rsplit_once(':').expect("image has a tag");
+    assert_eq!(name, "otel/opentelemetry-collector-contrib");
+    let manifest: serde_yaml::Value =
+        serde_yaml::from_str(&read("collector/builder-config.yaml")).unwrap();
+    assert_eq!(
+        Some(tag),
+        manifest["dist"]["version"].as_str(),
+        "compose image vs ocb manifest"
+    );
+    assert!(
+        read("collector/build.sh").contains(&format!("OTELCOL_VERSION={tag}")),
+        "build.sh pins another version"
+    );
+    for line in read("collector/builder-config.yaml")
+        .lines()
+        .filter(|l| l.contains("gomod:"))
+    {
+        let version = line.rsplit(' ').next().unwrap();
+        let expected_core = format!("v{tag}");
+        assert!(
+            version == expected_core || line.contains("confmap/provider"),
+            "component not at {expected_core}: {line}"
+        );
+    }
+    // The Collector gets the repository's config at the path its command names.
+    let command = compose.service("otel-collector")["command"][0]
+        .as_str()
+        .unwrap();
+    let path = command.strip_prefix("--config=").unwrap();
+    let volume = format!("./otel-collector-config.yaml:{path}:ro");
+    let volumes: Vec<&str> = compose.service("otel-collector")["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        volumes.contains(&volume.as_str()),
+        "{volumes:?} lacks {volume}"
+    );
+    assert!(config_path().exists());
+    // The Dockerfile's base images are pinned too.
+    let mut stages = Vec::new();
+    for line in read("Dockerfile")
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let image = words[1];
+        if !stages.contains(&image) {
+            assert!(
+                image.contains(':') && !image.ends_with(":latest"),
+                "unpinned base image: {line}"
+            );
+        }
+        if let Some(stage) = words
+            .iter()
+            .position(|w| w.eq_ignore_ascii_case("AS"))
+            .map(|i| words[i + 1])
+        {
+            stages.push(stage);
+        }
+    }
+}
+
+#[test]
+fn the_dockerfile_builds_a_binary_the_workspace_has() {
+    let dockerfile = read("Dockerfile");
+    for needle in [
+        "--locked",
+        "cargo chef cook",
+        "--bin ${SERVICE}",
+        "COPY --from=builder /app/service /usr/local/bin/service",
+        "USER nonroot",
+        "ENTRYPOINT [\"/usr/local/bin/service\"]",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle:?}");
+    }
+    for service in OUR_SERVICES {
+        let manifest = read(&format!("crates/{service}/Cargo.toml"));
+        assert!(
+            manifest.contains(&format!("name = \"{service}\"")),
+            "no crate named {service}"
+        );
+        assert!(
+            workspace_root()
+                .join(format!("crates/{service}/src/main.rs"))
+                .exists(),
+            "{service} has no binary"
+        );
+    }
+    assert!(
+        read("Cargo.lock").contains("name = \"orchestrator\""),
+        "Cargo.lock must be committed for --locked"
+    );
+}
+
+#[test]
+fn env_example_documents_every_variable_compose_interpolates() {
+    let example = read(".env.example");
+    let documented: BTreeSet<&str> = example
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    for name in referenced_variables(&read("docker-compose.yml")) {
+        assert!(
+            documented.contains(name.as_str()),
+            ".env.example does not document {name}"
+        );
+    }
+    for name in &documented {
+        assert!(
+            read("docker-compose.yml").contains(&format!("${{{name}")),
+            "{name} in .env.example is not used by compose"
+        );
+    }
+    assert!(
+        read(".gitignore").lines().any(|l| l.trim() == ".env"),
+        ".env must be git-ignored"
+    );
+}
