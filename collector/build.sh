@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
-# Builds the test Collector from builder-config.yaml with the OpenTelemetry Collector Builder,
-# once: the binary is cached under collector/build/ next to a hash of the manifest, and rebuilt
-# only when the manifest (or this script's pinned version) changes. Prints the binary's path.
+# Builds the test Collector from builder-config.yaml with the OpenTelemetry Collector Builder
+# (ocb), once: the binary is cached outside the work tree, keyed by a hash of the manifest and
+# this script, so fresh clones on the same machine reuse it and a changed manifest rebuilds.
+# Prints the binary's path on stdout.
+#
+#   OTELCOL_CACHE_DIR   where binaries are kept (default: ~/.cache/rust-agent-tracing)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OTELCOL_VERSION=0.159.0   # must equal the versions in builder-config.yaml and the compose image tag
 manifest="$here/builder-config.yaml"
-out="$here/build"
-bin="$out/otelcol-demo"
-stamp="$out/.manifest.sha256"
 
-want="$( (cat "$manifest"; echo "$OTELCOL_VERSION") | sha256sum | cut -d' ' -f1)"
-if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+key="$(cat "$manifest" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+cache="${OTELCOL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-agent-tracing}/otelcol-$OTELCOL_VERSION-$key"
+bin="$cache/otelcol-demo"
+if [[ -x "$bin" ]]; then
   echo "$bin"
   exit 0
 fi
 
-command -v go >/dev/null || { echo "collector/build.sh: Go is required to build the Collector" >&2; exit 1; }
-gobin="$(go env GOPATH)/bin"
-builder="$gobin/builder"
-if [[ ! -x "$builder" ]] || ! "$builder" version 2>/dev/null | grep -q "$OTELCOL_VERSION"; then
+command -v go >/dev/null || { echo "collector/build.sh: Go >= 1.25 is required to build the Collector" >&2; exit 1; }
+builder="$(go env GOPATH)/bin/builder"
+installed="$("$builder" version 2>/dev/null || true)"
+if [[ "$installed" != *"v$OTELCOL_VERSION"* ]]; then
   echo "collector/build.sh: installing ocb $OTELCOL_VERSION" >&2
-  GOFLAGS=-mod=mod CGO_ENABLED=0 go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION" >&2
+  CGO_ENABLED=0 go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION" >&2
 fi
 
-echo "collector/build.sh: building the Collector (first run takes a few minutes)" >&2
-rm -f "$stamp"
-# GOMAXPROCS keeps the link step within a small CI machine; ocb runs go mod tidy + go build.
+echo "collector/build.sh: building the Collector (the first build takes a few minutes)" >&2
+# ocb writes sources and the binary to output_path (collector/build/, git-ignored), then runs
+# go mod tidy and go build. GOMAXPROCS keeps the link step within a small CI machine.
 (cd "$here" && GOMAXPROCS="${GOMAXPROCS:-2}" "$builder" --config="$manifest" --skip-strict-versioning=false >&2)
-echo "$want" > "$stamp"
+mkdir -p "$cache"
+cp "$here/build/otelcol-demo" "$bin.tmp"
+mv "$bin.tmp" "$bin"
 echo "$bin"

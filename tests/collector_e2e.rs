@@ -8,7 +8,7 @@ use e2e::{
     FakeOtlp, Service,
     collector::{Collector, collector_binary, config_path},
     compose::Compose,
-    tree::{SPANS_PER_ASK, assert_ask_tree, of_trace},
+    tree::{SPANS_PER_ASK, assert_ask_tree, assert_galileo_minimums, of_trace},
 };
 use serde_json::{Value, json};
 
@@ -90,7 +90,11 @@ async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
             of_trace(s, &trace_id).len() >= SPANS_PER_ASK
         })
         .await;
-    assert_ask_tree(&of_trace(&spans, &trace_id));
+    let trace = of_trace(&spans, &trace_id);
+    assert_ask_tree(&trace);
+    // Compose switches content capture on, so every agent, LLM and tool span is one Galileo
+    // renders as such a step, with its input and output.
+    assert_galileo_minimums(&trace);
 
     // Galileo's headers carried the configured values, and every request was accepted.
     let requests = galileo.requests();

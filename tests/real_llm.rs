@@ -17,6 +17,10 @@ fn env(otlp: &FakeOtlp, openai: &FakeOpenAi) -> HashMap<String, String> {
         ("OPENAI_BASE_URL", openai.base_url()),
         ("OPENAI_MODEL", "gpt-test".into()),
         ("RUST_LOG", "debug".into()),
+        (
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "true".into(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -195,6 +195,11 @@ async fn agent_spans_carry_genai_attributes() {
     assert_eq!(invoke.str_attr("gen_ai.conversation.id"), Some("s-42"));
 
     for chat in trace.iter().filter(|s| s.name == "chat mock-llm") {
+        assert_eq!(
+            chat.kind,
+            e2e::SpanKind::Internal,
+            "the mock model is in-process"
+        );
         assert_eq!(chat.str_attr("gen_ai.operation.name"), Some("chat"));
         assert_eq!(chat.str_attr("gen_ai.provider.name"), Some("mock"));
         assert_eq!(chat.str_attr("gen_ai.request.model"), Some("mock-llm"));

@@ -48,7 +48,8 @@ pub struct CapturedSpan {
     /// `true` when the span status is ERROR.
     pub is_error: bool,
     pub status_message: String,
-    pub event_names: Vec<String>,
+    /// Span events: name and attributes.
+    pub events: Vec<(String, HashMap<String, AttrValue>)>,
 }
 
 /// An attribute value, kept with its OTLP type so tests can assert types, not just text.
@@ -86,6 +87,24 @@ impl CapturedSpan {
     }
     pub fn int_attr(&self, key: &str) -> Option<i64> {
         self.attr(key).and_then(AttrValue::as_int)
+    }
+    /// A string attribute that holds JSON, parsed.
+    pub fn json_attr(&self, key: &str) -> Option<serde_json::Value> {
+        self.str_attr(key).map(|s| {
+            serde_json::from_str(s).unwrap_or_else(|e| panic!("{key} on {}: {e}: {s}", self.name))
+        })
+    }
+    /// Every string this span carries anywhere: attribute and event values, status, name.
+    pub fn all_text(&self) -> String {
+        let mut text = format!("{} {} ", self.name, self.status_message);
+        for value in self
+            .attributes
+            .values()
+            .chain(self.events.iter().flat_map(|(_, a)| a.values()))
+        {
+            text.push_str(&format!("{value:?} "));
+        }
+        text
     }
 }
 
@@ -286,7 +305,19 @@ fn flatten(request: ExportTraceServiceRequest) -> Vec<CapturedSpan> {
                         .collect(),
                     is_error: status.code == ProtoStatus::Error as i32,
                     status_message: status.message,
-                    event_names: span.events.into_iter().map(|e| e.name).collect(),
+                    events: span
+                        .events
+                        .into_iter()
+                        .map(|e| {
+                            (
+                                e.name,
+                                e.attributes
+                                    .into_iter()
+                                    .map(|kv| (kv.key, convert(kv.value)))
+                                    .collect(),
+                            )
+                        })
+                        .collect(),
                 });
             }
         }

@@ -1,7 +1,12 @@
 //! One agent turn: ask the model, run the tools it asks for, feed the results back, and repeat
 //! until it answers — all inside one `invoke_agent {name}` span.
 
-use telemetry::{OpenTelemetrySpanExt, semconv};
+use serde_json::json;
+use telemetry::{
+    OpenTelemetrySpanExt,
+    genai::{output_message, record_content, text_message, text_part},
+    semconv,
+};
 use tracing::Instrument;
 
 use crate::{
@@ -14,6 +19,11 @@ pub const AGENT_NAME: &str = "restaurant-assistant";
 
 const SYSTEM_PROMPT: &str = "You are a helpful restaurant assistant. Use web_search to find \
 places and check_availability before promising a table. Answer in one or two sentences.";
+
+/// `gen_ai.system_instructions`: the system prompt as a list of parts.
+pub(crate) fn system_instructions() -> String {
+    json!([text_part(SYSTEM_PROMPT)]).to_string()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -61,9 +71,28 @@ impl Agent {
         span.set_attribute(semconv::GEN_AI_REQUEST_MODEL, self.llm.model().to_owned());
         span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, session_id.to_owned());
         span.set_attribute(semconv::SESSION_ID, session_id.to_owned());
+        record_content(&span, || {
+            vec![
+                (
+                    semconv::GEN_AI_INPUT_MESSAGES,
+                    json!([text_message("user", message)]).to_string(),
+                ),
+                (semconv::GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions()),
+                (
+                    semconv::GEN_AI_TOOL_DEFINITIONS,
+                    tools::definitions_json(&self.tools),
+                ),
+            ]
+        });
         let result = self.turn(message).instrument(span.clone()).await;
-        if let Err(error) = &result {
-            telemetry::record_error(&span, error.error_type(), error);
+        match &result {
+            Ok(answer) => record_content(&span, || {
+                vec![(
+                    semconv::GEN_AI_OUTPUT_MESSAGES,
+                    json!([output_message(answer, "stop")]).to_string(),
+                )]
+            }),
+            Err(error) => telemetry::record_error(&span, error.error_type(), error),
         }
         result
     }

@@ -21,7 +21,11 @@ use async_openai::{
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use telemetry::{OpenTelemetrySpanExt, semconv};
+use telemetry::{
+    OpenTelemetrySpanExt,
+    genai::{MAX_CONTENT_CHARS, record_content, text_part, truncate},
+    semconv,
+};
 use tracing::Instrument;
 
 use crate::{Config, tools::ToolSpec};
@@ -128,11 +132,12 @@ impl Llm {
         messages: &[Message],
         tools: &[ToolSpec],
     ) -> Result<Completion, LlmError> {
-        let span = tracing::info_span!(
-            "chat",
-            otel.name = %format!("chat {}", self.model()),
-            otel.kind = "client",
-        );
+        // The mock runs in-process: INTERNAL, as the conventions say; a remote API is CLIENT.
+        let name = format!("chat {}", self.model());
+        let span = match self {
+            Self::Mock(_) => tracing::info_span!("chat", otel.name = %name, otel.kind = "internal"),
+            Self::OpenAi(_) => tracing::info_span!("chat", otel.name = %name, otel.kind = "client"),
+        };
         span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "chat");
         span.set_attribute(semconv::GEN_AI_PROVIDER_NAME, self.provider());
         span.set_attribute(semconv::GEN_AI_REQUEST_MODEL, self.model().to_owned());
@@ -140,6 +145,22 @@ impl Llm {
             span.set_attribute(semconv::SERVER_ADDRESS, llm.server_address.clone());
             span.set_attribute(semconv::SERVER_PORT, llm.server_port);
         }
+        record_content(&span, || {
+            vec![
+                (
+                    semconv::GEN_AI_INPUT_MESSAGES,
+                    input_messages_json(messages),
+                ),
+                (
+                    semconv::GEN_AI_SYSTEM_INSTRUCTIONS,
+                    crate::agent::system_instructions(),
+                ),
+                (
+                    semconv::GEN_AI_TOOL_DEFINITIONS,
+                    crate::tools::definitions_json(tools),
+                ),
+            ]
+        });
         let result = match self {
             Self::Mock(llm) => llm.chat(messages).instrument(span.clone()).await,
             Self::OpenAi(llm) => llm.chat(messages, tools).instrument(span.clone()).await,
@@ -162,11 +183,67 @@ impl Llm {
                     semconv::GEN_AI_USAGE_OUTPUT_TOKENS,
                     completion.output_tokens,
                 );
+                record_content(&span, || {
+                    vec![(
+                        semconv::GEN_AI_OUTPUT_MESSAGES,
+                        output_messages_json(completion),
+                    )]
+                });
             }
             Err(error) => telemetry::record_error(&span, error.error_type(), error),
         }
         result
     }
+}
+
+/// The conversation (without the system prompt, which has its own attribute) in the GenAI
+/// conventions' message shape: roles with `text`, `tool_call` and `tool_call_response` parts.
+fn input_messages_json(messages: &[Message]) -> String {
+    let messages: Vec<Value> = messages.iter().filter_map(message_json).collect();
+    Value::Array(messages).to_string()
+}
+
+fn message_json(message: &Message) -> Option<Value> {
+    Some(match message {
+        Message::System(_) => return None,
+        Message::User(text) => json!({ "role": "user", "parts": [text_part(text)] }),
+        Message::Assistant {
+            content,
+            tool_calls,
+        } => {
+            json!({ "role": "assistant", "parts": assistant_parts(content.as_deref(), tool_calls) })
+        }
+        Message::Tool { call_id, content } => json!({
+            "role": "tool",
+            "parts": [{ "type": "tool_call_response", "id": call_id, "response": truncate(content, MAX_CONTENT_CHARS) }]
+        }),
+    })
+}
+
+fn assistant_parts(content: Option<&str>, tool_calls: &[ToolCall]) -> Vec<Value> {
+    content
+        .filter(|text| !text.is_empty())
+        .map(text_part)
+        .into_iter()
+        .chain(tool_calls.iter().map(|call| {
+            json!({ "type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments })
+        }))
+        .collect()
+}
+
+/// The model's reply as `gen_ai.output.messages`. The message's `finish_reason` uses the
+/// conventions' values (`tool_call`), the span's `gen_ai.response.finish_reasons` the provider's.
+fn output_messages_json(completion: &Completion) -> String {
+    let finish_reason = match completion.finish_reason.as_str() {
+        "tool_calls" => "tool_call",
+        other => other,
+    };
+    json!([{
+        "role": "assistant",
+        "parts": assistant_parts(completion.content.as_deref(), &completion.tool_calls),
+        "finish_reason": finish_reason,
+    }])
+    .to_string()
 }
 
 /// A deterministic stand-in for a tool-calling model: the first call picks a tool from the
@@ -490,7 +567,13 @@ fn from_openai_error(error: async_openai::error::OpenAIError) -> LlmError {
                 .unwrap_or_else(|| "unknown".to_owned());
             LlmError::Api(format!("HTTP {} ({code})", api.status_code.as_u16()))
         }
-        OpenAIError::JSONDeserialize(e, _) => LlmError::Malformed(e.to_string()),
+        // serde's message can quote the offending value; keep only where the body broke.
+        OpenAIError::JSONDeserialize(e, _) => LlmError::Malformed(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        )),
         other => LlmError::Api(other.to_string()),
     }
 }

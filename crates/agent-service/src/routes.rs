@@ -79,7 +79,8 @@ async fn agent(
         Some(id) => id,
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let answer = state.agent.run(message, &session_id).await?;
+    let answer =
+        telemetry::genai::with_session(&session_id, state.agent.run(message, &session_id)).await?;
     Ok(Json(AgentResponse { answer, session_id }))
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use telemetry::{OpenTelemetrySpanExt, semconv};
+use telemetry::{OpenTelemetrySpanExt, genai::record_content, semconv};
 use tracing::Instrument;
 
 use crate::llm::ToolCall;
@@ -47,12 +47,35 @@ pub fn definitions() -> Vec<ToolSpec> {
     ]
 }
 
+/// `gen_ai.tool.definitions`: the tools as the model is offered them.
+pub fn definitions_json(tools: &[ToolSpec]) -> String {
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| json!({ "type": "function", "name": t.name, "description": t.description, "parameters": t.parameters }))
+        .collect();
+    Value::Array(tools).to_string()
+}
+
+/// A failed tool call. `Display` names only the tool and the kind of failure — it ends up in
+/// span status messages, which must not carry arguments; `detail` (for the model) may.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    #[error("unknown tool `{0}`")]
+    #[error("unknown tool")]
     UnknownTool(String),
-    #[error("invalid arguments for `{tool}`: {reason}")]
+    #[error("invalid arguments for `{tool}`")]
     InvalidArguments { tool: &'static str, reason: String },
+}
+
+impl ToolError {
+    /// What the model is told, so it can correct its call.
+    fn detail(&self) -> String {
+        match self {
+            Self::UnknownTool(name) => format!("unknown tool `{name}`"),
+            Self::InvalidArguments { tool, reason } => {
+                format!("invalid arguments for `{tool}`: {reason}")
+            }
+        }
+    }
 }
 
 impl ToolError {
@@ -77,17 +100,27 @@ pub async fn execute(call: &ToolCall) -> Value {
     span.set_attribute(semconv::TOOL_NAME, call.name.clone());
     span.set_attribute(semconv::GEN_AI_TOOL_CALL_ID, call.id.clone());
     span.set_attribute(semconv::GEN_AI_TOOL_TYPE, "function");
-    async {
+    let result = async {
         match run(&call.name, &call.arguments) {
             Ok(result) => result,
             Err(error) => {
                 telemetry::record_error(&tracing::Span::current(), error.error_type(), &error);
-                json!({ "error": error.to_string() })
+                json!({ "error": error.detail() })
             }
         }
     }
-    .instrument(span)
-    .await
+    .instrument(span.clone())
+    .await;
+    record_content(&span, || {
+        vec![
+            (
+                semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
+                call.arguments.to_string(),
+            ),
+            (semconv::GEN_AI_TOOL_CALL_RESULT, result.to_string()),
+        ]
+    });
+    result
 }
 
 fn run(name: &str, arguments: &Value) -> Result<Value, ToolError> {

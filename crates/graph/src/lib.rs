@@ -89,6 +89,7 @@ pub enum GraphBuildError {
 }
 
 type NodeFn<S, E> = Arc<dyn Fn(S) -> BoxFuture<'static, Result<S, E>> + Send + Sync>;
+type DescribeFn<S> = Arc<dyn Fn(&S) -> String + Send + Sync>;
 type RouterFn<S> = Arc<dyn Fn(&S) -> &'static str + Send + Sync>;
 
 enum Edge<S> {
@@ -103,6 +104,7 @@ pub struct GraphBuilder<S, E> {
     edges: HashMap<&'static str, Edge<S>>,
     step_limit: usize,
     duplicate: Option<&'static str>,
+    io: Option<(DescribeFn<S>, DescribeFn<S>)>,
 }
 
 /// A validated graph. Cheap to share: wrap it in an `Arc` and run it from many requests.
@@ -111,6 +113,7 @@ pub struct Graph<S, E> {
     nodes: HashMap<&'static str, NodeFn<S, E>>,
     edges: HashMap<&'static str, Edge<S>>,
     step_limit: usize,
+    io: Option<(DescribeFn<S>, DescribeFn<S>)>,
 }
 
 impl<S, E> std::fmt::Debug for Graph<S, E> {
@@ -132,6 +135,7 @@ impl<S: Send + 'static, E: NodeError> Graph<S, E> {
             edges: HashMap::new(),
             step_limit: DEFAULT_STEP_LIMIT,
             duplicate: None,
+            io: None,
         }
     }
 
@@ -148,9 +152,20 @@ impl<S: Send + 'static, E: NodeError> Graph<S, E> {
         );
         span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "invoke_workflow");
         span.set_attribute(semconv::GEN_AI_WORKFLOW_NAME, self.name);
+        let input = self
+            .io
+            .as_ref()
+            .map(|(describe_input, _)| describe_input(&state));
         let result = self.steps(state).instrument(span.clone()).await;
-        if let Err(error) = &result {
-            telemetry::record_error(&span, error.error_type(), error);
+        match &result {
+            Ok(done) => {
+                if let (Some(input), Some((_, describe_output))) = (input, &self.io) {
+                    telemetry::genai::record_content(&span, || {
+                        telemetry::genai::question_and_answer(&input, &describe_output(done))
+                    });
+                }
+            }
+            Err(error) => telemetry::record_error(&span, error.error_type(), error),
         }
         result
     }
@@ -238,6 +253,18 @@ impl<S: Send + 'static, E: NodeError> GraphBuilder<S, E> {
         self
     }
 
+    /// How the run span shows the state going in and coming out, as the user and assistant
+    /// messages of `gen_ai.input.messages` / `gen_ai.output.messages` (recorded only when
+    /// content capture is on).
+    pub fn describe_io<I, O>(mut self, input: I, output: O) -> Self
+    where
+        I: Fn(&S) -> String + Send + Sync + 'static,
+        O: Fn(&S) -> String + Send + Sync + 'static,
+    {
+        self.io = Some((Arc::new(input), Arc::new(output)));
+        self
+    }
+
     /// Stops a run after `limit` node steps (default [`DEFAULT_STEP_LIMIT`]).
     pub fn step_limit(mut self, limit: usize) -> Self {
         self.step_limit = limit;
@@ -272,6 +299,7 @@ impl<S: Send + 'static, E: NodeError> GraphBuilder<S, E> {
             nodes: self.nodes,
             edges: self.edges,
             step_limit: self.step_limit,
+            io: self.io,
         })
     }
 }

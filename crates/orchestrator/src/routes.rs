@@ -8,6 +8,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use telemetry::genai::{question_and_answer, record_content, with_session};
+
 use crate::{ApiError, AppState, AskState};
 
 /// Request bodies above this are refused with 413 before they are parsed.
@@ -71,13 +73,18 @@ async fn ask(
     };
     let initial = AskState {
         question: question.to_owned(),
-        session_id,
+        session_id: session_id.clone(),
         ..AskState::default()
     };
-    let done = state.graph.run(initial).await?;
+    let done = with_session(&session_id, state.graph.run(initial)).await?;
+    let answer = done.answer.unwrap_or_default();
+    // The root span shows the question and the answer, so the trace reads from the top.
+    record_content(&tracing::Span::current(), || {
+        question_and_answer(question, &answer)
+    });
     Ok(Json(AskResponse {
-        answer: done.answer.unwrap_or_default(),
-        session_id: done.session_id,
+        answer,
+        session_id,
         trace_id: telemetry::current_trace_id(),
     }))
 }

@@ -2,6 +2,7 @@
 //! original LangGraph demo. The runner (crates/graph) gives each step its span.
 
 use graph::{END, Graph, NodeError, START};
+use telemetry::genai::{question_and_answer, record_content};
 
 use crate::{AgentClient, error::AgentCallError};
 
@@ -31,22 +32,33 @@ pub fn build_graph(agent: AgentClient) -> AskGraph {
         .add_edge(START, "call_agent")
         .add_edge("call_agent", "format_response")
         .add_edge("format_response", END)
+        .describe_io(
+            |s: &AskState| s.question.clone(),
+            |s: &AskState| s.answer.clone().unwrap_or_default(),
+        )
         .build()
         .expect("the ask graph is statically valid")
 }
 
 async fn call_agent(agent: AgentClient, mut state: AskState) -> Result<AskState, AgentCallError> {
     let answer = agent.ask(&state.question, &state.session_id).await?;
+    record_content(&tracing::Span::current(), || {
+        question_and_answer(&state.question, &answer)
+    });
     state.agent_answer = Some(answer);
     Ok(state)
 }
 
 async fn format_response(mut state: AskState) -> Result<AskState, AgentCallError> {
     let raw = state.agent_answer.as_deref().unwrap_or_default().trim();
-    state.answer = Some(if raw.is_empty() {
+    let answer = if raw.is_empty() {
         "The agent had no answer to that question.".to_owned()
     } else {
         raw.to_owned()
+    };
+    record_content(&tracing::Span::current(), || {
+        question_and_answer(raw, &answer)
     });
+    state.answer = Some(answer);
     Ok(state)
 }

@@ -11,9 +11,12 @@
 //! - [`http_server_layer`] (`http_server.rs`): the SERVER span for every request, parented on the
 //!   extracted context and named after the matched route.
 //! - [`semconv`]: every attribute name we emit, defined once.
+//! - [`genai`]: message content behind the opt-in capture switch, and sessions carried as
+//!   baggage onto every span.
 //! - [`serve`] (`lifecycle.rs`): serve until SIGTERM/Ctrl-C, drain in-flight requests, then flush
 //!   spans, so a stopping service loses nothing.
 
+pub mod genai;
 mod http_server;
 mod lifecycle;
 mod propagation;
@@ -81,4 +84,5 @@ pub const ENV_VARS: &[&str] = &[
     "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_SPAN_EVENT_COUNT_LIMIT",
     "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
 ];

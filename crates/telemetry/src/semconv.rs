@@ -27,6 +27,8 @@ pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
 pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
 pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
 pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
 
 /// `session.id` from the general session conventions, set beside `gen_ai.conversation.id` so
 /// backends that group by either find the conversation.

@@ -35,6 +35,11 @@ pub enum TelemetryError {
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
     #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
     SdkDisabled(String),
+    #[error(
+        "invalid OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT value {0:?}: expected true, false, \
+         NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT"
+    )]
+    ContentCapture(String),
 }
 
 /// Owns the tracer provider. Call [`Telemetry::shutdown`] once the server has drained; dropping
@@ -91,6 +96,7 @@ pub fn init(
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
 
+    let capture = crate::genai::init_capture()?;
     if sdk_disabled()? {
         tracing_subscriber::registry().with(console).try_init()?;
         tracing::info!("OTEL_SDK_DISABLED=true: spans are not recorded or exported");
@@ -100,6 +106,8 @@ pub fn init(
     let exporter = opentelemetry_otlp::SpanExporter::builder().build()?;
     let provider = SdkTracerProvider::builder()
         .with_resource(resource(default_service_name, service_version))
+        // Before the batch processor, so the session attributes it adds are exported.
+        .with_span_processor(crate::genai::SessionSpanProcessor)
         .with_batch_exporter(exporter)
         .build();
     global::set_tracer_provider(provider.clone());
@@ -118,6 +126,7 @@ pub fn init(
         .with(console)
         .with(otel)
         .try_init()?;
+    tracing::info!(content_capture = ?capture, "tracing to OTLP");
     Ok(Telemetry {
         provider: Some(provider),
     })
