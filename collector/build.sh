@@ -20,7 +20,7 @@ fi
 
 command -v go >/dev/null || { echo "collector/build.sh: Go >= 1.25 is required to build the Collector" >&2; exit 1; }
 builder="$(go env GOPATH)/bin/builder"
-installed="$("$builder" version 2>/dev/null || true)"
+installed="$("$builder" version 2>&1 || true)"
 if [[ "$installed" != *"v$OTELCOL_VERSION"* ]]; then
   echo "collector/build.sh: installing ocb $OTELCOL_VERSION" >&2
   CGO_ENABLED=0 go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION" >&2
