@@ -6,6 +6,7 @@
 
 pub mod collector;
 pub mod compose;
+pub mod fake_agent;
 pub mod openai;
 pub mod otlp;
 pub mod process;

@@ -3,9 +3,18 @@
 //! call, and one that ends with a tool result with a final answer. Every request body and
 //! `Authorization` header is recorded.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use axum::{Json, Router, extract::State, http::HeaderMap, routing::post};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+};
 use serde_json::{Value, json};
 
 pub const RESPONSE_MODEL: &str = "gpt-fake-2026-01-01";
@@ -14,6 +23,34 @@ pub const RESPONSE_MODEL: &str = "gpt-fake-2026-01-01";
 pub struct ChatRequest {
     pub authorization: Option<String>,
     pub body: Value,
+}
+
+/// How the server misbehaves, for failure tests. Failures apply to the first `times`
+/// requests; after that it answers normally.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    Normal,
+    /// An OpenAI-style error body with this status. The message quotes a masked key, like
+    /// OpenAI's 401 does, so tests can check it never reaches our telemetry.
+    Error {
+        status: u16,
+        times: usize,
+    },
+    /// 429 with `Retry-After: secs`.
+    RateLimited {
+        retry_after_secs: u64,
+        times: usize,
+    },
+    /// Answers only after this long.
+    Slow(Duration),
+    /// 200 with a body that is not JSON.
+    Malformed,
+}
+
+#[derive(Clone)]
+struct Shared {
+    requests: Arc<Mutex<Vec<ChatRequest>>>,
+    behaviour: Behaviour,
 }
 
 pub struct FakeOpenAi {
@@ -30,10 +67,17 @@ impl Drop for FakeOpenAi {
 
 impl FakeOpenAi {
     pub async fn start() -> Self {
+        Self::start_with(Behaviour::Normal).await
+    }
+
+    pub async fn start_with(behaviour: Behaviour) -> Self {
         let requests: Arc<Mutex<Vec<ChatRequest>>> = Arc::default();
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
-            .with_state(requests.clone());
+            .with_state(Shared {
+                requests: requests.clone(),
+                behaviour,
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
@@ -57,22 +101,66 @@ impl FakeOpenAi {
 }
 
 async fn chat(
-    State(requests): State<Arc<Mutex<Vec<ChatRequest>>>>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> Json<Value> {
+) -> Response {
     let authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let n = {
-        let mut requests = requests.lock().unwrap();
+        let mut requests = shared.requests.lock().unwrap();
         requests.push(ChatRequest {
             authorization,
             body: body.clone(),
         });
         requests.len()
     };
+    let error = |status: u16, kind: &str, code: &str| {
+        let body = json!({ "error": {
+            "message": "Incorrect API key provided: sk-test-***************4f9a. You can find your API key at https://platform.openai.com/account/api-keys.",
+            "type": kind, "param": null, "code": code
+        }});
+        (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+    };
+    match &shared.behaviour {
+        Behaviour::Error { status, times } if n <= *times => {
+            return error(
+                *status,
+                "invalid_request_error",
+                if *status == 401 {
+                    "invalid_api_key"
+                } else {
+                    "server_error"
+                },
+            );
+        }
+        Behaviour::RateLimited {
+            retry_after_secs,
+            times,
+        } if n <= *times => {
+            let mut response = error(429, "requests", "rate_limit_exceeded");
+            response
+                .headers_mut()
+                .insert("retry-after", retry_after_secs.to_string().parse().unwrap());
+            return response;
+        }
+        Behaviour::Slow(delay) => tokio::time::sleep(*delay).await,
+        Behaviour::Malformed => {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"id\": ",
+            )
+                .into_response();
+        }
+        _ => {}
+    }
+    Json(completion(&body, n)).into_response()
+}
+
+fn completion(body: &Value, n: usize) -> Value {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let last_role = messages
         .last()
@@ -106,12 +194,12 @@ async fn chat(
             "tool_calls",
         )
     };
-    Json(json!({
+    json!({
         "id": format!("chatcmpl-fake-{n}"),
         "object": "chat.completion",
         "created": 1_790_000_000,
         "model": RESPONSE_MODEL,
         "choices": [{ "index": 0, "message": message, "finish_reason": finish_reason }],
         "usage": { "prompt_tokens": 40 + n, "completion_tokens": 7 * n, "total_tokens": 40 + 8 * n }
-    }))
+    })
 }

@@ -29,6 +29,10 @@ pub struct Config {
     /// `AGENT_MAX_TOOL_ROUNDS`: how many rounds of tool calls one turn may make before it fails.
     #[serde(default = "default_max_tool_rounds")]
     pub agent_max_tool_rounds: usize,
+    /// `LLM_TIMEOUT_MS`: the whole of one chat call, retries and `Retry-After` waits included;
+    /// past it the request fails with 504.
+    #[serde(default = "default_llm_timeout_ms")]
+    pub llm_timeout_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,10 @@ fn default_base_url() -> String {
 
 fn default_max_tool_rounds() -> usize {
     5
+}
+
+fn default_llm_timeout_ms() -> u64 {
+    60_000
 }
 
 #[cfg(test)]

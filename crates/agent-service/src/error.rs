@@ -57,7 +57,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             Self::BadRequest { status, code, .. } => (*status, *code),
-            Self::Agent(AgentError::Llm(LlmError::Timeout)) => {
+            Self::Agent(AgentError::Llm(LlmError::Timeout(_))) => {
                 (StatusCode::GATEWAY_TIMEOUT, "llm_timeout")
             }
             Self::Agent(error) => (StatusCode::BAD_GATEWAY, error.error_type()),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_openai::{
     config::OpenAIConfig,
+    middleware::{ReqwestService, retry::OpenAIRetryLayer},
     types::chat::{
         ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
         ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
@@ -26,6 +27,7 @@ use telemetry::{
     genai::{MAX_CONTENT_CHARS, record_content, text_part, truncate},
     semconv,
 };
+use tower::Layer;
 use tracing::Instrument;
 
 use crate::{Config, tools::ToolSpec};
@@ -67,14 +69,20 @@ pub struct Completion {
     pub output_tokens: i64,
 }
 
+/// A failed model call. Messages carry statuses and error codes, never request content or the
+/// provider's free text (OpenAI's message for a bad key quotes part of the key).
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
-    #[error("the model API did not answer in time")]
-    Timeout,
+    #[error("the model API did not answer within {0:?}")]
+    Timeout(Duration),
     #[error("the model API is unreachable")]
     Unreachable,
-    #[error("the model API refused the request: {0}")]
-    Api(String),
+    #[error("the model API rejected our credentials: HTTP {status} ({code})")]
+    Unauthorized { status: u16, code: String },
+    #[error("the model API is rate limiting us: HTTP 429 ({code}), still after retries")]
+    RateLimited { code: String },
+    #[error("the model API failed: HTTP {status} ({code})")]
+    Api { status: u16, code: String },
     #[error("the model API sent a response we cannot read: {0}")]
     Malformed(String),
 }
@@ -82,9 +90,12 @@ pub enum LlmError {
 impl LlmError {
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::Timeout => "timeout",
+            Self::Timeout(_) => "timeout",
             Self::Unreachable => "llm_unreachable",
-            Self::Api(_) => "llm_api_error",
+            Self::Unauthorized { .. } => "llm_unauthorized",
+            Self::RateLimited { .. } => "llm_rate_limited",
+            Self::Api { status, .. } if *status >= 500 => "llm_server_error",
+            Self::Api { .. } => "llm_api_error",
             Self::Malformed(_) => "llm_malformed_response",
         }
     }
@@ -103,6 +114,7 @@ impl Llm {
                 key.expose_secret(),
                 &config.openai_base_url,
                 &config.openai_model,
+                Duration::from_millis(config.llm_timeout_ms),
             )),
             _ => Self::Mock(MockLlm::new(Duration::from_millis(
                 config.mock_llm_latency_ms,
@@ -404,6 +416,7 @@ fn summarise_tool_results(messages: &[Message]) -> String {
 /// An OpenAI-compatible chat completions API through async-openai.
 pub struct OpenAiLlm {
     client: async_openai::Client<OpenAIConfig>,
+    timeout: Duration,
     model: String,
     server_address: String,
     server_port: i64,
@@ -419,14 +432,24 @@ impl std::fmt::Debug for OpenAiLlm {
     }
 }
 
+/// Retries after a 429 (waiting out `Retry-After`), a 5xx or a refused connection, done by
+/// async-openai's own retry layer; the whole call, waits included, is bounded by the timeout.
+const LLM_RETRIES: usize = 2;
+
 impl OpenAiLlm {
-    pub fn new(api_key: &str, base_url: &str, model: &str) -> Self {
+    pub fn new(api_key: &str, base_url: &str, model: &str, timeout: Duration) -> Self {
         let config = OpenAIConfig::new()
             .with_api_key(api_key)
             .with_api_base(base_url);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("a default reqwest client builds");
+        let service = OpenAIRetryLayer::new(LLM_RETRIES).layer(ReqwestService::new(http));
         let url = reqwest::Url::parse(base_url).ok();
         Self {
-            client: async_openai::Client::with_config(config),
+            client: async_openai::Client::with_config(config).with_http_service(service),
+            timeout,
             model: model.to_owned(),
             server_address: url
                 .as_ref()
@@ -446,12 +469,10 @@ impl OpenAiLlm {
             tools: Some(tools.iter().map(to_openai_tool).collect()),
             ..Default::default()
         };
-        let response = self
-            .client
-            .chat()
-            .create(request)
+        let response = tokio::time::timeout(self.timeout, self.client.chat().create(request))
             .await
-            .map_err(from_openai_error)?;
+            .map_err(|_| LlmError::Timeout(self.timeout))?
+            .map_err(|e| from_openai_error(e, self.timeout))?;
         from_openai_response(response)
     }
 }
@@ -553,19 +574,29 @@ fn from_openai_response(response: CreateChatCompletionResponse) -> Result<Comple
 
 /// Maps async-openai's error to ours. An API error keeps only its status and machine-readable
 /// code: OpenAI's free-text message for a bad key quotes part of the key back.
-fn from_openai_error(error: async_openai::error::OpenAIError) -> LlmError {
+fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration) -> LlmError {
     use async_openai::error::OpenAIError;
     match error {
-        OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout,
-        OpenAIError::Reqwest(e) if e.is_connect() => LlmError::Unreachable,
-        OpenAIError::Reqwest(e) => LlmError::Api(e.without_url().to_string()),
+        OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout(timeout),
+        OpenAIError::Reqwest(e) => match e.status() {
+            Some(status) => LlmError::Api {
+                status: status.as_u16(),
+                code: "http_error".to_owned(),
+            },
+            None => LlmError::Unreachable,
+        },
         OpenAIError::ApiError(api) => {
+            let status = api.status_code.as_u16();
             let code = api
                 .api_error
                 .code
                 .or(api.api_error.r#type)
                 .unwrap_or_else(|| "unknown".to_owned());
-            LlmError::Api(format!("HTTP {} ({code})", api.status_code.as_u16()))
+            match status {
+                401 | 403 => LlmError::Unauthorized { status, code },
+                429 => LlmError::RateLimited { code },
+                _ => LlmError::Api { status, code },
+            }
         }
         // serde's message can quote the offending value; keep only where the body broke.
         OpenAIError::JSONDeserialize(e, _) => LlmError::Malformed(format!(
@@ -574,7 +605,12 @@ fn from_openai_error(error: async_openai::error::OpenAIError) -> LlmError {
             e.line(),
             e.column()
         )),
-        other => LlmError::Api(other.to_string()),
+        // Other variants may format request details: keep the kind only.
+        OpenAIError::StreamError(_) => LlmError::Malformed("stream error".to_owned()),
+        OpenAIError::InvalidArgument(_) => {
+            LlmError::Malformed("invalid request argument".to_owned())
+        }
+        _ => LlmError::Malformed("unexpected client error".to_owned()),
     }
 }
 

@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use reqwest_middleware::ClientWithMiddleware;
+use reqwest_retry::{
+    RetryTransientMiddleware, Retryable, RetryableStrategy, policies::ExponentialBackoff,
+};
 use serde::{Deserialize, Serialize};
+use telemetry::ClientBuilder;
 
 use crate::error::AgentCallError;
 
@@ -30,7 +34,9 @@ pub struct AgentClient {
 }
 
 impl AgentClient {
-    pub fn new(base_url: reqwest::Url, timeout: Duration) -> Self {
+    /// `timeout` bounds each attempt; `connect_retries` is how many more times a request that
+    /// could not connect is tried (see [`RetryConnectErrors`]).
+    pub fn new(base_url: reqwest::Url, timeout: Duration, connect_retries: u32) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
@@ -38,8 +44,13 @@ impl AgentClient {
         let url = base_url
             .join("agent")
             .expect("joining a relative path to an http URL");
+        let backoff = ExponentialBackoff::builder()
+            .retry_bounds(Duration::from_millis(50), Duration::from_millis(500))
+            .build_with_max_retries(connect_retries);
+        let retry =
+            RetryTransientMiddleware::new_with_policy_and_strategy(backoff, RetryConnectErrors);
         Self {
-            http: telemetry::traced_client(http),
+            http: telemetry::traced_client(ClientBuilder::new(http).with(retry)),
             url,
             timeout,
         }
@@ -57,7 +68,7 @@ impl AgentClient {
             })
             .send()
             .await
-            .map_err(|e| AgentCallError::from_transport(e, self.timeout))?;
+            .map_err(|e| AgentCallError::from_transport(&e, self.timeout))?;
         let status = response.status();
         if !status.is_success() {
             return Err(AgentCallError::Status(status.as_u16()));
@@ -67,5 +78,23 @@ impl AgentClient {
             .await
             .map_err(|e| AgentCallError::InvalidResponse(e.to_string()))?;
         Ok(body.answer)
+    }
+}
+
+/// The retry policy: only a request that never reached the agent (connection refused, DNS,
+/// connect timeout) is tried again. `/agent` is not idempotent — a timed-out or failed call
+/// may already have run the model and the tools — so timeouts and error statuses are final.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryConnectErrors;
+
+impl RetryableStrategy for RetryConnectErrors {
+    fn handle(&self, result: &reqwest_middleware::Result<reqwest::Response>) -> Option<Retryable> {
+        match result {
+            Ok(_) => None,
+            Err(reqwest_middleware::Error::Reqwest(error)) if error.is_connect() => {
+                Some(Retryable::Transient)
+            }
+            Err(_) => Some(Retryable::Fatal),
+        }
     }
 }

@@ -16,6 +16,9 @@ pub struct Config {
     /// `AGENT_TIMEOUT_MS`: the whole agent call, connect to last byte.
     #[serde(default = "default_agent_timeout_ms")]
     pub agent_timeout_ms: u64,
+    /// `AGENT_CONNECT_RETRIES`: extra attempts when the agent refuses the connection.
+    #[serde(default = "default_connect_retries")]
+    pub agent_connect_retries: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,10 @@ fn default_agent_url() -> reqwest::Url {
 
 fn default_agent_timeout_ms() -> u64 {
     30_000
+}
+
+fn default_connect_retries() -> u32 {
+    2
 }
 
 fn parse_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<reqwest::Url, D::Error> {

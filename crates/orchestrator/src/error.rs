@@ -27,9 +27,9 @@ pub enum AgentCallError {
 }
 
 impl AgentCallError {
-    pub(crate) fn from_transport(error: reqwest_middleware::Error, timeout: Duration) -> Self {
-        match error {
-            reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => Self::Timeout(timeout),
+    pub(crate) fn from_transport(error: &reqwest_middleware::Error, timeout: Duration) -> Self {
+        match transport_error(error) {
+            Some(e) if e.is_timeout() => Self::Timeout(timeout),
             _ => Self::Unreachable,
         }
     }
@@ -41,6 +41,19 @@ impl AgentCallError {
             Self::Timeout(_) => "timeout",
             Self::Status(_) => "agent_error_status",
             Self::InvalidResponse(_) => "agent_invalid_response",
+        }
+    }
+}
+
+/// The reqwest error under the retry middleware's wrapping.
+fn transport_error(error: &reqwest_middleware::Error) -> Option<&reqwest::Error> {
+    match error {
+        reqwest_middleware::Error::Reqwest(e) => Some(e),
+        reqwest_middleware::Error::Middleware(e) => {
+            match e.downcast_ref::<reqwest_retry::RetryError>()? {
+                reqwest_retry::RetryError::WithRetries { err, .. }
+                | reqwest_retry::RetryError::Error(err) => transport_error(err),
+            }
         }
     }
 }

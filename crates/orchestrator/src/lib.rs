@@ -16,7 +16,7 @@ mod workflow;
 
 use std::sync::Arc;
 
-pub use agent_client::AgentClient;
+pub use agent_client::{AgentClient, RetryConnectErrors};
 pub use config::{Config, ConfigError};
 pub use error::ApiError;
 pub use routes::app;
@@ -30,7 +30,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
-        let agent = AgentClient::new(config.agent_service_url.clone(), config.agent_timeout());
+        let agent = AgentClient::new(
+            config.agent_service_url.clone(),
+            config.agent_timeout(),
+            config.agent_connect_retries,
+        );
         Self {
             graph: Arc::new(build_graph(agent)),
         }

@@ -17,6 +17,7 @@ fn state() -> AppState {
     let agent = AgentClient::new(
         "http://127.0.0.1:9".parse().unwrap(),
         Duration::from_millis(500),
+        0,
     );
     AppState {
         graph: std::sync::Arc::new(build_graph(agent)),

@@ -16,6 +16,7 @@
 //! - [`serve`] (`lifecycle.rs`): serve until SIGTERM/Ctrl-C, drain in-flight requests, then flush
 //!   spans, so a stopping service loses nothing.
 
+mod export;
 pub mod genai;
 mod http_server;
 mod lifecycle;
@@ -25,7 +26,7 @@ mod setup;
 
 pub use http_server::{HttpServerLayer, http_server_layer};
 pub use lifecycle::{run, serve, shutdown_signal};
-pub use propagation::{extract_context, traced_client};
+pub use propagation::{ClientBuilder, extract_context, traced_client};
 /// Per-request CLIENT span name (`.with_extension(OtelName("POST /agent".into()))`); without
 /// it the span is named after the method alone, which never leaks a path.
 pub use reqwest_tracing::OtelName;

@@ -8,7 +8,8 @@ use std::borrow::Cow;
 
 use opentelemetry::{Context, global};
 use opentelemetry_http::HeaderExtractor;
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+pub use reqwest_middleware::ClientBuilder;
+use reqwest_middleware::ClientWithMiddleware;
 use reqwest_tracing::{ReqwestOtelSpanBackend, TracingMiddleware, default_span_name};
 use tracing::{Span, field::Empty};
 
@@ -23,13 +24,16 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
     global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
 }
 
-/// Wraps a reqwest client so that every request gets a CLIENT span and carries that span's
-/// context downstream in `traceparent` (injected by reqwest-tracing's middleware, which calls
-/// the same global propagator). Call sites use the returned client like a plain one.
-pub fn traced_client(client: reqwest::Client) -> ClientWithMiddleware {
-    ClientBuilder::new(client)
-        .with(TracingMiddleware::<ClientSpan>::new())
-        .build()
+/// Finishes a reqwest-middleware client so that every request gets a CLIENT span and carries
+/// that span's context downstream in `traceparent` and `baggage` (injected by reqwest-tracing's
+/// middleware, which calls the same global propagator). Call sites use the returned client
+/// like a plain one.
+///
+/// The tracing middleware goes last, innermost: middleware added before it (a retry policy)
+/// wraps it, so each attempt is its own CLIENT span with its own `traceparent`, as the HTTP
+/// conventions ask.
+pub fn traced_client(builder: ClientBuilder) -> ClientWithMiddleware {
+    builder.with(TracingMiddleware::<ClientSpan>::new()).build()
 }
 
 /// The CLIENT span per the HTTP semantic conventions. reqwest-tracing's default span records

@@ -7,6 +7,7 @@
 //! - The batch processor runs on its own OS thread, so the exporter uses the *blocking* reqwest
 //!   client (an async client there has no reactor and panics, losing every span).
 //! - `OTEL_SDK_DISABLED` is not read by the Rust SDK; we honour it here.
+//! - Export failures are reported by `export.rs`, at most once per interval.
 //! - The OpenTelemetry layer has its own filter, independent of `RUST_LOG`: a console log level
 //!   must never remove spans from a trace.
 
@@ -108,7 +109,7 @@ pub fn init(
         .with_resource(resource(default_service_name, service_version))
         // Before the batch processor, so the session attributes it adds are exported.
         .with_span_processor(crate::genai::SessionSpanProcessor)
-        .with_batch_exporter(exporter)
+        .with_batch_exporter(crate::export::ReportingExporter::new(exporter))
         .build();
     global::set_tracer_provider(provider.clone());
 

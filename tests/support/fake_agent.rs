@@ -1,0 +1,60 @@
+//! A stand-in agent service for the orchestrator's failure tests: answers `POST /agent` with a
+//! chosen status, or only after a delay.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+use serde_json::{Value, json};
+
+pub struct FakeAgent {
+    pub port: u16,
+    calls: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeAgent {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAgent {
+    /// Answers every call with `status` after `delay`.
+    pub async fn start(status: u16, delay: Duration) -> Self {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let state = (calls.clone(), status, delay);
+        let app = Router::new().route("/agent", post(agent)).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { port, calls, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn agent(
+    State((calls, status, delay)): State<(Arc<AtomicUsize>, u16, Duration)>,
+) -> (StatusCode, Json<Value>) {
+    calls.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(delay).await;
+    let status = StatusCode::from_u16(status).unwrap();
+    (
+        status,
+        Json(json!({ "answer": "from the fake agent", "sessionId": "s" })),
+    )
+}
