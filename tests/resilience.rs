@@ -1,0 +1,280 @@
+//! The stack under stress it must shrug off: no Collector, a Collector that hangs, a SIGTERM in
+//! the middle of traffic, and fake secrets that must never surface. Every load here is bounded
+//! in count and time and stays on 127.0.0.1.
+
+use std::{collections::HashMap, time::Duration};
+
+use e2e::{
+    FakeOtlp, Service,
+    collector::Collector,
+    free_port,
+    openai::FakeOpenAi,
+    tree::{SPANS_PER_ASK, of_trace},
+};
+use serde_json::{Value, json};
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn stack(otlp_endpoint: &str, extra: &[(&str, &str)]) -> (Service, Service) {
+    let mut vars = env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint),
+        ("MOCK_LLM_LATENCY_MS", "0"),
+    ]);
+    vars.extend(env(extra));
+    let agent = Service::start("agent-service", &vars).await;
+    vars.insert("AGENT_SERVICE_URL".into(), agent.url(""));
+    let orchestrator = Service::start("orchestrator", &vars).await;
+    (agent, orchestrator)
+}
+
+/// Sends `n` concurrent `/ask` requests and returns their bodies; each must succeed.
+async fn ask_many(orchestrator: &Service, n: usize) -> Vec<Value> {
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let request = client
+                .post(orchestrator.url("/ask"))
+                .json(&json!({ "question": format!("Find me a good restaurant #{i}") }))
+                .timeout(Duration::from_secs(20));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("request completes");
+                assert_eq!(response.status(), 200);
+                response.json::<Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for task in tasks {
+        bodies.push(task.await.unwrap());
+    }
+    bodies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_collector_leaves_requests_unaffected_and_logs_once_per_interval() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let (agent, orchestrator) = stack(&dead, &[("OTEL_BSP_SCHEDULE_DELAY", "50")]).await;
+    // 40 requests over about two seconds: dozens of failed exports.
+    for _ in 0..8 {
+        ask_many(&orchestrator, 5).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for service in [&agent, &orchestrator] {
+        let output = service.output();
+        let reports = output
+            .matches("span export to the Collector is failing")
+            .count();
+        assert_eq!(
+            reports, 1,
+            "one report per 30 s interval, not one per batch:\n{output}"
+        );
+        assert!(
+            !output.contains("BatchSpanProcessor.ExportError"),
+            "per-batch errors leak:\n{output}"
+        );
+    }
+}
+
+/// Accepts connections and never answers: a Collector that hangs.
+async fn black_hole() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_collector_bounds_memory_drops_and_counts_spans() {
+    let (port, _hole) = black_hole().await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (mut agent, mut orchestrator) = stack(
+        &endpoint,
+        &[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "32"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "8"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+        ],
+    )
+    .await;
+    // 30 requests = 150 spans per service against a 32-span queue that cannot drain.
+    for _ in 0..3 {
+        ask_many(&orchestrator, 10).await;
+    }
+    for service in [&mut orchestrator, &mut agent] {
+        let status = service.stop(Duration::from_secs(20)).await;
+        assert!(status.success(), "{status}");
+        let output = service.output();
+        assert!(
+            output.contains("dropped a Span due to queue full"),
+            "drop start logged:\n{output}"
+        );
+        assert!(
+            output.contains("dropped_span_count"),
+            "drop count logged at shutdown:\n{output}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_finishes_in_flight_requests_and_loses_no_span() {
+    let otlp = FakeOtlp::start().await;
+    // 300 ms per chat call: requests are in flight when the signal lands.
+    let (mut agent, mut orchestrator) = stack(
+        &otlp.base_url(),
+        &[
+            ("MOCK_LLM_LATENCY_MS", "300"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
+    .await;
+    let url = orchestrator.url("/ask");
+    let in_flight: Vec<_> = (0..12)
+        .map(|i| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({ "question": format!("Find me a good restaurant #{i}") }))
+                    .timeout(Duration::from_secs(20))
+                    .send()
+                    .await
+                    .expect("in-flight request completes");
+                assert_eq!(response.status(), 200);
+                response.json::<Value>().await.unwrap()["trace_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    orchestrator.terminate();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // No new request is accepted once shutdown began...
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({ "question": "too late" }))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection after SIGTERM must be refused"
+    );
+
+    // ...every in-flight one completes...
+    let mut trace_ids = Vec::new();
+    for request in in_flight {
+        trace_ids.push(request.await.unwrap());
+    }
+    assert!(orchestrator.stop(Duration::from_secs(20)).await.success());
+    assert!(agent.stop(Duration::from_secs(20)).await.success());
+
+    // ...and every span of every completed request reached the receiver.
+    let spans = otlp.spans();
+    for trace_id in &trace_ids {
+        assert_eq!(
+            of_trace(&spans, trace_id).len(),
+            SPANS_PER_ASK,
+            "trace {trace_id}"
+        );
+    }
+    let request_spans = spans.iter().filter(|s| s.name != "GET /health").count();
+    assert_eq!(
+        request_spans,
+        trace_ids.len() * SPANS_PER_ASK,
+        "no stray or partial trace"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_keys_never_appear_in_logs_spans_errors_or_the_collector_output() {
+    const OPENAI_KEY: &str = "sk-test-secret-openai-7c1e9d2b5a";
+    const GALILEO_KEY: &str = "gsk-test-secret-galileo-3f8a6b0d";
+    let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
+    let collector = Collector::start(&galileo.traces_url(), GALILEO_KEY, "p", "l").await;
+    let openai = FakeOpenAi::start().await;
+    let endpoint = format!("http://127.0.0.1:{}", collector.http_port);
+    let base_url = openai.base_url();
+    let (agent, orchestrator) = stack(
+        &endpoint,
+        &[
+            ("USE_REAL_LLM", "true"),
+            ("OPENAI_API_KEY", OPENAI_KEY),
+            ("OPENAI_BASE_URL", &base_url),
+            (
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "SPAN_AND_EVENT",
+            ),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let ok: Value = client
+        .post(orchestrator.url("/ask"))
+        .json(&json!({ "question": "Find me a good restaurant" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let trace_id = ok["trace_id"].as_str().unwrap().to_owned();
+    let errors = [
+        client
+            .post(orchestrator.url("/ask"))
+            .body("{")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap(),
+        client
+            .post(agent.url("/agent"))
+            .json(&json!({ "message": "" }))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    let mut everything = ok.to_string();
+    for response in errors {
+        everything += &response.text().await.unwrap();
+    }
+    let spans = galileo
+        .wait_for(Duration::from_secs(20), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    assert!(
+        of_trace(&spans, &trace_id).len() >= SPANS_PER_ASK,
+        "the trace went through"
+    );
+    for span in &spans {
+        everything += &span.all_text();
+        everything += &format!("{:?}", span.resource);
+    }
+    everything += &agent.output();
+    everything += &orchestrator.output();
+    everything += &collector.output();
+    assert!(
+        openai
+            .requests()
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {OPENAI_KEY}")))
+    );
+    for secret in [OPENAI_KEY, GALILEO_KEY, "secret-openai", "secret-galileo"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
