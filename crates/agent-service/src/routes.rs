@@ -8,9 +8,9 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, error::ErrorBody};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -19,15 +19,24 @@ pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Session ids longer than this are refused with 422.
 pub const MAX_SESSION_ID_CHARS: usize = 128;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentRequest {
+    /// The user's message; surrounding whitespace is ignored.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"\S",
+        example = "Find me a good restaurant"
+    )]
     pub message: String,
+    /// Generated when absent.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f]+$")]
     pub session_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentResponse {
     pub answer: String,
@@ -39,15 +48,41 @@ pub struct AgentResponse {
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// The OpenAPI document, generated from the handlers and types below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "agent-service",
+        description = "One agent turn: chat, tools, chat."
+    ),
+    paths(agent, health)
+)]
+pub struct ApiDoc;
+
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/agent", post(agent))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(telemetry::http_server_layer())
         .with_state(state)
 }
 
+#[utoipa::path(
+    post,
+    path = "/agent",
+    request_body = AgentRequest,
+    responses(
+        (status = 200, description = "The agent's answer", body = AgentResponse),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content type is not application/json", body = ErrorBody),
+        (status = 422, description = "Valid JSON, invalid request", body = ErrorBody),
+        (status = 502, description = "The model API failed", body = ErrorBody),
+        (status = 504, description = "The model API timed out", body = ErrorBody),
+    )
+)]
 async fn agent(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<AgentRequest>,
@@ -84,6 +119,19 @@ async fn agent(
     Ok(Json(AgentResponse { answer, session_id }))
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Up", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }

@@ -11,7 +11,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use graph::GraphError;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A failed call to the agent service.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,20 @@ fn transport_error(error: &reqwest_middleware::Error) -> Option<&reqwest::Error>
             }
         }
     }
+}
+
+/// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid_json`, `agent_timeout`, ...
+    pub code: String,
+    /// For people; never contains request content or secrets.
+    pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +135,12 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = json!({ "error": { "code": code, "message": self.to_string() } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
+        };
         (status, Json(body)).into_response()
     }
 }

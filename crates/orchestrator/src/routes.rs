@@ -6,11 +6,11 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
 
 use telemetry::genai::{question_and_answer, record_content, with_session};
 
-use crate::{ApiError, AppState, AskState};
+use crate::{ApiError, AppState, AskState, error::ErrorBody};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -19,20 +19,30 @@ pub const MAX_QUESTION_CHARS: usize = 4_000;
 /// Session ids: 1–128 characters of `[A-Za-z0-9._:-]`, so they are safe in headers and logs.
 pub const MAX_SESSION_ID_CHARS: usize = 128;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AskRequest {
+    /// The user's question; surrounding whitespace is ignored.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"\S",
+        example = "Find me a good restaurant"
+    )]
     pub question: String,
+    /// Groups requests into one conversation; generated when absent.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$")]
     pub session_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AskResponse {
     pub answer: String,
     pub session_id: String,
-    /// The trace to look up in a backend; absent when tracing is disabled.
+    /// The trace to look up in a backend (32 hex digits); absent when tracing is disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub trace_id: Option<String>,
 }
 
@@ -41,15 +51,41 @@ pub struct AskResponse {
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// The OpenAPI document, generated from the handlers and types below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "orchestrator",
+        description = "Runs a question through the agent graph."
+    ),
+    paths(ask, health)
+)]
+pub struct ApiDoc;
+
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/ask", post(ask))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(telemetry::http_server_layer())
         .with_state(state)
 }
 
+#[utoipa::path(
+    post,
+    path = "/ask",
+    request_body = AskRequest,
+    responses(
+        (status = 200, description = "The answer", body = AskResponse),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content type is not application/json", body = ErrorBody),
+        (status = 422, description = "Valid JSON, invalid request", body = ErrorBody),
+        (status = 502, description = "The agent service failed", body = ErrorBody),
+        (status = 504, description = "The agent service timed out", body = ErrorBody),
+    )
+)]
 async fn ask(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<AskRequest>,
@@ -107,6 +143,19 @@ fn validate_session_id(id: String) -> Result<String, ApiError> {
     }
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Up", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }
