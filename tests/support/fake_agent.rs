@@ -3,18 +3,31 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
 use serde_json::{Value, json};
+
+type Shared = (
+    Arc<AtomicUsize>,
+    Arc<Mutex<Option<HeaderMap>>>,
+    u16,
+    Duration,
+);
 
 pub struct FakeAgent {
     pub port: u16,
     calls: Arc<AtomicUsize>,
+    last_headers: Arc<Mutex<Option<HeaderMap>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -28,14 +41,20 @@ impl FakeAgent {
     /// Answers every call with `status` after `delay`.
     pub async fn start(status: u16, delay: Duration) -> Self {
         let calls = Arc::new(AtomicUsize::new(0));
-        let state = (calls.clone(), status, delay);
+        let last_headers = Arc::new(Mutex::new(None));
+        let state: Shared = (calls.clone(), last_headers.clone(), status, delay);
         let app = Router::new().route("/agent", post(agent)).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { port, calls, task }
+        Self {
+            port,
+            calls,
+            last_headers,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -45,12 +64,23 @@ impl FakeAgent {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// Every header line of the last request (a name may repeat).
+    pub fn last_headers(&self) -> HeaderMap {
+        self.last_headers
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default()
+    }
 }
 
 async fn agent(
-    State((calls, status, delay)): State<(Arc<AtomicUsize>, u16, Duration)>,
+    State((calls, last, status, delay)): State<Shared>,
+    headers: HeaderMap,
 ) -> (StatusCode, Json<Value>) {
     calls.fetch_add(1, Ordering::SeqCst);
+    *last.lock().unwrap() = Some(headers);
     tokio::time::sleep(delay).await;
     let status = StatusCode::from_u16(status).unwrap();
     (

@@ -167,15 +167,18 @@ pub fn with_session<F: std::future::Future>(
     span.set_attribute(semconv::SESSION_ID, id.clone());
     span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, id.clone());
     let cx = span.context();
-    // The caller's other baggage entries travel on; ours replaces any `session.id` they sent.
-    let baggage: Vec<KeyValueMetadata> = cx
-        .baggage()
-        .iter()
-        .filter(|(key, _)| key.as_str() != SESSION_BAGGAGE_KEY)
-        .map(|(key, (value, metadata))| {
-            KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
-        })
-        .chain([KeyValueMetadata::new(SESSION_BAGGAGE_KEY, id, "")])
+    // Ours first, so that when the caller's baggage is already at the W3C limits it is one of
+    // theirs that gives way; their other entries travel on, any `session.id` of theirs replaced.
+    let baggage: Vec<KeyValueMetadata> = [KeyValueMetadata::new(SESSION_BAGGAGE_KEY, id, "")]
+        .into_iter()
+        .chain(
+            cx.baggage()
+                .iter()
+                .filter(|(key, _)| key.as_str() != SESSION_BAGGAGE_KEY)
+                .map(|(key, (value, metadata))| {
+                    KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
+                }),
+        )
         .collect();
     future.with_context(cx.with_baggage(baggage))
 }

@@ -11,6 +11,7 @@
 //! - [`http_server_layer`] (`http_server.rs`): the SERVER span for every request, parented on the
 //!   extracted context and named after the matched route.
 //! - [`semconv`]: every attribute name we emit, defined once.
+//! - [`w3c`]: the `traceparent`/`tracestate`/`baggage` propagators, stricter than the SDK's.
 //! - [`genai`]: message content behind the opt-in capture switch, and sessions carried as
 //!   baggage onto every span.
 //! - [`serve`] (`lifecycle.rs`): serve until SIGTERM/Ctrl-C, drain in-flight requests, then flush
@@ -23,6 +24,7 @@ mod lifecycle;
 mod propagation;
 pub mod semconv;
 mod setup;
+pub mod w3c;
 
 pub use http_server::{HttpServerLayer, http_server_layer};
 pub use lifecycle::{run, serve, shutdown_signal};

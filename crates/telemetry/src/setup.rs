@@ -16,13 +16,15 @@ use std::time::Duration;
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
-    propagation::{BaggagePropagator, TraceContextPropagator},
     resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
     trace::SdkTracerProvider,
 };
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
-use crate::semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION};
+use crate::{
+    semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION},
+    w3c::{W3cBaggage, W3cTraceContext},
+};
 
 /// Spans never carry more than this after a shutdown request: the flush is bounded so a dead
 /// Collector cannot hold a stopping container past its grace period.
@@ -83,12 +85,10 @@ pub fn init(
     default_service_name: &'static str,
     service_version: &'static str,
 ) -> Result<Telemetry, TelemetryError> {
-    // Both propagators, so `traceparent`/`tracestate` and `baggage` flow in and out.
+    // Both propagators, so `traceparent`/`tracestate` and `baggage` flow in and out; ours,
+    // stricter than the SDK's (see w3c.rs for what each corrects).
     global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
-        vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ],
+        vec![Box::new(W3cTraceContext), Box::new(W3cBaggage)],
     ));
 
     let console = tracing_subscriber::fmt::layer()
