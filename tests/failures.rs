@@ -304,3 +304,49 @@ async fn a_malformed_llm_response_is_a_502() {
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "llm_malformed_response");
 }
+
+#[tokio::test]
+async fn a_model_that_never_stops_calling_tools_is_a_502_at_the_round_limit() {
+    let otlp = FakeOtlp::start().await;
+    let openai = FakeOpenAi::start_with(Behaviour::EndlessTools).await;
+    let agent = agent_with_llm(&otlp, &openai, &[("AGENT_MAX_TOOL_ROUNDS", "2")]).await;
+    let (status, body, _) = ask_agent(&agent).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "agent_tool_round_limit");
+    assert_eq!(
+        openai.requests().len(),
+        3,
+        "two tool rounds, then the call that broke the limit"
+    );
+    let trace = trace_with(&otlp, "POST /agent", 7).await;
+    assert_failed(
+        find(&trace, "agent-service", "invoke_agent restaurant-assistant"),
+        "agent_tool_round_limit",
+    );
+}
+
+#[tokio::test]
+async fn a_bad_tool_call_is_reported_to_the_model_and_marked_on_its_span() {
+    let otlp = FakeOtlp::start().await;
+    let openai = FakeOpenAi::start_with(Behaviour::UnknownTool).await;
+    let agent = agent_with_llm(&otlp, &openai, &[]).await;
+    let (status, body, _) = ask_agent(&agent).await;
+    assert_eq!(status, 200, "{body}");
+    let requests = openai.requests();
+    let tool_result = &requests[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["content"];
+    assert!(
+        tool_result
+            .as_str()
+            .unwrap()
+            .contains("unknown tool `rm_rf`"),
+        "{tool_result}"
+    );
+    let trace = trace_with(&otlp, "POST /agent", 5).await;
+    let tool = find(&trace, "agent-service", "execute_tool rm_rf");
+    assert_failed(tool, "unknown_tool");
+    assert!(!find(&trace, "agent-service", "POST /agent").is_error);
+}

@@ -45,6 +45,10 @@ pub enum Behaviour {
     Slow(Duration),
     /// 200 with a body that is not JSON.
     Malformed,
+    /// Asks for a tool on every call, never answering.
+    EndlessTools,
+    /// Asks for a tool that does not exist, then answers.
+    UnknownTool,
 }
 
 #[derive(Clone)]
@@ -157,16 +161,22 @@ async fn chat(
         }
         _ => {}
     }
-    Json(completion(&body, n)).into_response()
+    Json(completion(&body, n, &shared.behaviour)).into_response()
 }
 
-fn completion(body: &Value, n: usize) -> Value {
+fn completion(body: &Value, n: usize, behaviour: &Behaviour) -> Value {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let last_role = messages
         .last()
         .and_then(|m| m["role"].as_str())
         .unwrap_or_default();
-    let (message, finish_reason) = if last_role == "tool" {
+    let tool = match behaviour {
+        Behaviour::UnknownTool => "rm_rf",
+        _ => "web_search",
+    };
+    let (message, finish_reason) = if last_role == "tool"
+        && !matches!(behaviour, Behaviour::EndlessTools)
+    {
         let result = messages
             .last()
             .and_then(|m| m["content"].as_str())
@@ -188,7 +198,7 @@ fn completion(body: &Value, n: usize) -> Value {
                 "tool_calls": [{
                     "id": "call_fake_1",
                     "type": "function",
-                    "function": { "name": "web_search", "arguments": "{\"query\":\"good italian restaurant\"}" }
+                    "function": { "name": tool, "arguments": "{\"query\":\"good italian restaurant\"}" }
                 }]
             }),
             "tool_calls",
