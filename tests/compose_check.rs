@@ -17,8 +17,8 @@ fn read(path: &str) -> String {
 /// The variables each of our services reads: its own config struct plus the telemetry crate's.
 fn variables_read_by(service: &str) -> BTreeSet<String> {
     let own = match service {
-        "orchestrator" => orchestrator::Config::env_vars(),
-        "agent-service" => agent_service::Config::env_vars(),
+        "orchestrator" => service_kit::config::env_vars::<orchestrator::Config>(),
+        "agent-service" => service_kit::config::env_vars::<agent_service::Config>(),
         other => panic!("unknown service {other}"),
     };
     own.into_iter()

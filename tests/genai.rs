@@ -1,65 +1,25 @@
 //! What a person sees when they open the trace: GenAI conventions, inputs and outputs behind
 //! the content-capture switch, and sessions that group traces into a conversation.
 
-use std::{collections::HashMap, time::Duration};
-
 use e2e::{
-    CapturedSpan, FakeOtlp, Service,
-    tree::{SPANS_PER_ASK, assert_ask_tree, assert_galileo_minimums, find, of_trace},
+    CapturedSpan, FakeOtlp,
+    stack::Stack,
+    tree::{assert_galileo_minimums, find},
 };
 use serde_json::{Value, json};
 
 /// A question no canned text contains, so any copy of it in telemetry is a leak.
 const QUESTION: &str = "Find me a good restaurant near the zanzibar-7781 pier";
 
-struct Stack {
-    agent: Service,
-    orchestrator: Service,
-}
-
 async fn start(otlp: &FakeOtlp, capture: Option<&str>) -> Stack {
-    let mut env: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
-        ("MOCK_LLM_LATENCY_MS", "0".to_owned()),
-        ("RUST_LOG", "debug".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let mut extra = vec![("RUST_LOG", "debug")];
     if let Some(capture) = capture {
-        env.insert(
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT".into(),
-            capture.into(),
-        );
+        extra.push((
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            capture,
+        ));
     }
-    let agent = Service::start("agent-service", &env).await;
-    env.insert("AGENT_SERVICE_URL".into(), agent.url(""));
-    let orchestrator = Service::start("orchestrator", &env).await;
-    Stack {
-        agent,
-        orchestrator,
-    }
-}
-
-async fn ask(stack: &Stack, otlp: &FakeOtlp, body: Value) -> (Value, Vec<CapturedSpan>) {
-    let response = reqwest::Client::new()
-        .post(stack.orchestrator.url("/ask"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
-    let spans = otlp
-        .wait_for(Duration::from_secs(10), |s| {
-            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
-        })
-        .await;
-    let trace = of_trace(&spans, &trace_id);
-    assert_ask_tree(&trace);
-    (body, trace)
+    Stack::start(&otlp.base_url(), &extra).await
 }
 
 fn text_of(message: &Value) -> &str {
@@ -70,7 +30,9 @@ fn text_of(message: &Value) -> &str {
 async fn with_capture_on_every_step_shows_its_input_and_output() {
     let otlp = FakeOtlp::start().await;
     let stack = start(&otlp, Some("SPAN_ONLY")).await;
-    let (body, trace) = ask(&stack, &otlp, json!({ "question": QUESTION })).await;
+    let (body, trace) = stack
+        .ask_traced(&otlp, &json!({ "question": QUESTION }))
+        .await;
     let answer = body["answer"].as_str().unwrap();
     assert_galileo_minimums(&trace);
 
@@ -166,7 +128,9 @@ async fn with_capture_on_every_step_shows_its_input_and_output() {
 async fn with_capture_off_no_content_appears_in_spans_events_or_logs() {
     let otlp = FakeOtlp::start().await;
     let stack = start(&otlp, None).await;
-    let (body, trace) = ask(&stack, &otlp, json!({ "question": QUESTION })).await;
+    let (body, trace) = stack
+        .ask_traced(&otlp, &json!({ "question": QUESTION }))
+        .await;
     let answer = body["answer"].as_str().unwrap().to_owned();
 
     let secrets = [
@@ -220,7 +184,9 @@ async fn with_capture_off_no_content_appears_in_spans_events_or_logs() {
 async fn event_only_moves_content_from_attributes_to_an_event() {
     let otlp = FakeOtlp::start().await;
     let stack = start(&otlp, Some("EVENT_ONLY")).await;
-    let (_, trace) = ask(&stack, &otlp, json!({ "question": QUESTION })).await;
+    let (_, trace) = stack
+        .ask_traced(&otlp, &json!({ "question": QUESTION }))
+        .await;
     let agent = find(&trace, "agent-service", "invoke_agent restaurant-assistant");
     assert!(agent.attr("gen_ai.input.messages").is_none());
     let events: Vec<_> = agent
@@ -237,18 +203,18 @@ async fn event_only_moves_content_from_attributes_to_an_event() {
 async fn one_session_id_groups_two_traces_into_one_conversation() {
     let otlp = FakeOtlp::start().await;
     let stack = start(&otlp, None).await;
-    let (first, first_trace) = ask(
-        &stack,
-        &otlp,
-        json!({ "question": QUESTION, "session_id": "conv-77" }),
-    )
-    .await;
-    let (second, second_trace) = ask(
-        &stack,
-        &otlp,
-        json!({ "question": "Book a table for 2 tonight", "session_id": "conv-77" }),
-    )
-    .await;
+    let (first, first_trace) = stack
+        .ask_traced(
+            &otlp,
+            &json!({ "question": QUESTION, "session_id": "conv-77" }),
+        )
+        .await;
+    let (second, second_trace) = stack
+        .ask_traced(
+            &otlp,
+            &json!({ "question": "Book a table for 2 tonight", "session_id": "conv-77" }),
+        )
+        .await;
     assert_ne!(
         first["trace_id"], second["trace_id"],
         "two requests, two traces"
@@ -271,7 +237,9 @@ async fn one_session_id_groups_two_traces_into_one_conversation() {
     }
 
     // Without one, a fresh id is made, returned, and still on every span.
-    let (third, third_trace) = ask(&stack, &otlp, json!({ "question": QUESTION })).await;
+    let (third, third_trace) = stack
+        .ask_traced(&otlp, &json!({ "question": QUESTION }))
+        .await;
     let generated = third["session_id"].as_str().unwrap();
     assert_ne!(generated, "conv-77");
     assert!(

@@ -2,34 +2,21 @@
 //! the middle of traffic, and fake secrets that must never surface. Every load here is bounded
 //! in count and time and stays on 127.0.0.1.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use e2e::{
     FakeOtlp, Service,
     collector::Collector,
     free_port,
     openai::FakeOpenAi,
+    stack::Stack,
     tree::{SPANS_PER_ASK, of_trace},
 };
 use serde_json::{Value, json};
 
-fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 async fn stack(otlp_endpoint: &str, extra: &[(&str, &str)]) -> (Service, Service) {
-    let mut vars = env(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint),
-        ("MOCK_LLM_LATENCY_MS", "0"),
-    ]);
-    vars.extend(env(extra));
-    let agent = Service::start("agent-service", &vars).await;
-    vars.insert("AGENT_SERVICE_URL".into(), agent.url(""));
-    let orchestrator = Service::start("orchestrator", &vars).await;
-    (agent, orchestrator)
+    let stack = Stack::start(otlp_endpoint, extra).await;
+    (stack.agent, stack.orchestrator)
 }
 
 /// Sends `n` concurrent `/ask` requests and returns their bodies; each must succeed.

@@ -1,68 +1,23 @@
 //! Both services as real processes, exporting to a fake OTLP receiver: one `/ask` must give
 //! one trace, across both service names, in the expected tree.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use e2e::{
-    FakeOtlp, Service,
+    FakeOtlp,
+    stack::Stack,
     tree::{SPANS_PER_ASK, assert_ask_tree, find, of_trace},
 };
-use serde_json::{Value, json};
-
-fn env(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url().as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ("MOCK_LLM_LATENCY_MS", "0"),
-        ("RUST_LOG", "info"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
-}
-
-struct Stack {
-    agent: Service,
-    orchestrator: Service,
-}
-
-async fn start_stack(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> Stack {
-    let agent = Service::start("agent-service", &env(otlp, extra)).await;
-    let agent_url = agent.url("");
-    let mut orchestrator_env = env(otlp, extra);
-    orchestrator_env.insert("AGENT_SERVICE_URL".into(), agent_url);
-    let orchestrator = Service::start("orchestrator", &orchestrator_env).await;
-    Stack {
-        agent,
-        orchestrator,
-    }
-}
-
-async fn ask(stack: &Stack, body: Value, traceparent: Option<&str>) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(stack.orchestrator.url("/ask"))
-        .json(&body);
-    if let Some(traceparent) = traceparent {
-        request = request.header("traceparent", traceparent);
-    }
-    let response = request.send().await.expect("POST /ask");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn one_ask_is_one_trace_across_both_services() {
     let otlp = FakeOtlp::start().await;
-    let stack = start_stack(&otlp, &[]).await;
+    let stack = Stack::start(&otlp.base_url(), &[]).await;
 
-    let (status, body) = ask(
-        &stack,
-        json!({ "question": "Find me a good restaurant" }),
-        None,
-    )
-    .await;
+    let (status, body) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body["answer"].as_str().unwrap().contains("Trattoria Roma"),
@@ -100,13 +55,10 @@ async fn one_ask_is_one_trace_across_both_services() {
 #[tokio::test]
 async fn http_spans_follow_the_http_semantic_conventions() {
     let otlp = FakeOtlp::start().await;
-    let stack = start_stack(&otlp, &[]).await;
-    let (_, body) = ask(
-        &stack,
-        json!({ "question": "Find me a good restaurant" }),
-        None,
-    )
-    .await;
+    let stack = Stack::start(&otlp.base_url(), &[]).await;
+    let (_, body) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
     let spans = otlp
         .wait_for(Duration::from_secs(10), |s| {
@@ -166,13 +118,13 @@ async fn http_spans_follow_the_http_semantic_conventions() {
 #[tokio::test]
 async fn agent_spans_carry_genai_attributes() {
     let otlp = FakeOtlp::start().await;
-    let stack = start_stack(&otlp, &[]).await;
-    let (_, body) = ask(
-        &stack,
-        json!({ "question": "Find me a good restaurant", "session_id": "s-42" }),
-        None,
-    )
-    .await;
+    let stack = Stack::start(&otlp.base_url(), &[]).await;
+    let (_, body) = stack
+        .ask(
+            &json!({ "question": "Find me a good restaurant", "session_id": "s-42" }),
+            None,
+        )
+        .await;
     assert_eq!(body["session_id"], "s-42");
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
     let spans = otlp
@@ -236,15 +188,15 @@ async fn agent_spans_carry_genai_attributes() {
 #[tokio::test]
 async fn a_callers_traceparent_becomes_the_parent_of_the_server_span() {
     let otlp = FakeOtlp::start().await;
-    let stack = start_stack(&otlp, &[]).await;
+    let stack = Stack::start(&otlp.base_url(), &[]).await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let parent_id = "b7ad6b7169203331";
-    let (status, body) = ask(
-        &stack,
-        json!({ "question": "Find me a good restaurant" }),
-        Some(&format!("00-{trace_id}-{parent_id}-01")),
-    )
-    .await;
+    let (status, body) = stack
+        .ask(
+            &json!({ "question": "Find me a good restaurant" }),
+            Some(&format!("00-{trace_id}-{parent_id}-01")),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["trace_id"], trace_id,
@@ -264,13 +216,10 @@ async fn a_callers_traceparent_becomes_the_parent_of_the_server_span() {
 async fn sigterm_flushes_every_span_and_exits_zero() {
     let otlp = FakeOtlp::start().await;
     // A ten-minute batch delay: only the shutdown flush can deliver these spans.
-    let mut stack = start_stack(&otlp, &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
-    let (status, body) = ask(
-        &stack,
-        json!({ "question": "Find me a good restaurant" }),
-        None,
-    )
-    .await;
+    let mut stack = Stack::start(&otlp.base_url(), &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
+    let (status, body) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
     assert_eq!(status, 200);
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -190,6 +190,21 @@ impl FakeOtlp {
         self.shared.inner.lock().unwrap().requests.clone()
     }
 
+    /// The spans of `trace_id`, once at least `count` arrived (or after 10 s, with what did).
+    pub async fn wait_for_trace(&self, trace_id: &str, count: usize) -> Vec<CapturedSpan> {
+        let of_trace = |spans: &[CapturedSpan]| -> Vec<CapturedSpan> {
+            spans
+                .iter()
+                .filter(|s| s.trace_id == trace_id)
+                .cloned()
+                .collect()
+        };
+        let spans = self
+            .wait_for(Duration::from_secs(10), |s| of_trace(s).len() >= count)
+            .await;
+        of_trace(&spans)
+    }
+
     /// Waits until `done(spans)` holds, or `timeout` passes; returns the spans either way, so
     /// the caller's assertion shows what did arrive.
     pub async fn wait_for(

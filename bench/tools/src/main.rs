@@ -23,20 +23,28 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let port = |i: usize| -> u16 { args.get(i).and_then(|p| p.parse().ok()).unwrap_or_else(|| usage()) };
+    let port = |i: usize| -> u16 {
+        args.get(i)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| usage())
+    };
     let app = match args.get(1).map(String::as_str) {
         Some("floor-back") => Router::new().route("/agent", post(floor_back)),
         Some("floor-front") => {
             let back = args.get(3).cloned().unwrap_or_else(|| usage());
             let client = reqwest::Client::new();
-            Router::new().route("/ask", post(floor_front)).with_state((client, format!("{back}/agent")))
+            Router::new()
+                .route("/ask", post(floor_front))
+                .with_state((client, format!("{back}/agent")))
         }
         Some("sink") => {
             let count = Arc::new(AtomicU64::new(0));
@@ -48,7 +56,9 @@ async fn main() {
         _ => usage(),
     };
     let app = app.route("/health", get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port(2))).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port(2)))
+        .await
+        .expect("bind");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -64,7 +74,9 @@ fn usage() -> ! {
 
 async fn floor_back(Json(body): Json<Value>) -> Json<Value> {
     let message = body["message"].as_str().unwrap_or_default();
-    Json(json!({ "answer": format!("answer to {} characters", message.len()), "sessionId": "floor" }))
+    Json(
+        json!({ "answer": format!("answer to {} characters", message.len()), "sessionId": "floor" }),
+    )
 }
 
 async fn floor_front(
@@ -79,16 +91,25 @@ async fn floor_front(
         .await
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let answer: Value = response.json().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
-    Ok(Json(json!({ "answer": answer["answer"], "session_id": "floor" })))
+    Ok(Json(
+        json!({ "answer": answer["answer"], "session_id": "floor" }),
+    ))
 }
 
-async fn sink_receive(State(count): State<Arc<AtomicU64>>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn sink_receive(
+    State(count): State<Arc<AtomicU64>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let mut bytes = Vec::new();
     let raw: &[u8] = if gzip {
-        if flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut bytes).is_err() {
+        if flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut bytes)
+            .is_err()
+        {
             return (StatusCode::BAD_REQUEST, Vec::new()).into_response();
         }
         &bytes

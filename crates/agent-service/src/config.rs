@@ -37,8 +37,8 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("invalid configuration: {0}")]
-    Invalid(#[from] envy::Error),
+    #[error(transparent)]
+    Invalid(#[from] service_kit::config::ConfigError),
     #[error(
         "USE_REAL_LLM=true needs OPENAI_API_KEY; set it, or unset USE_REAL_LLM to use the mock model"
     )]
@@ -52,20 +52,11 @@ impl Config {
         Self::from_vars(std::env::vars())
     }
 
-    /// The variables this struct reads — its field names upper-cased, as envy maps them —
-    /// so a test can check docker-compose.yml sets nothing the service ignores.
-    pub fn env_vars() -> Vec<String> {
-        serde_aux::serde_introspection::serde_introspect::<Config>()
-            .iter()
-            .map(|field| field.to_uppercase())
-            .collect()
-    }
-
     /// Same as [`Config::from_env`] over given variables (for tests).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut config: Config = envy::from_iter(vars)?;
+        let mut config: Config = service_kit::config::from_vars(vars)?;
         // Compose passes an unset variable through as empty: treat it as absent.
         if config
             .openai_api_key

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use agent::Agent;
 pub use config::{Config, ConfigError};
-pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use error::ApiError;
 pub use routes::app;
 
 /// What every request handler shares.

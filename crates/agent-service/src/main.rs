@@ -4,7 +4,7 @@ use agent_service::{AppState, Config, app};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::run("agent-service", env!("CARGO_PKG_VERSION"), || {
+    service_kit::run("agent-service", env!("CARGO_PKG_VERSION"), || {
         let config = Config::from_env()?;
         let model = if config.use_real_llm {
             config.openai_model.as_str()

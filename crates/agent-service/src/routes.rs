@@ -2,18 +2,14 @@
 //! response are the TypeScript service's contract (`sessionId` in camelCase), so either half of
 //! the original demo can be swapped for ours.
 
-use axum::{
-    Json, Router,
-    extract::{DefaultBodyLimit, FromRequest, State},
-    routing::{get, post},
-};
+use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{ApiError, AppState, error::ErrorBody};
+use service_kit::api::{ApiJson, BadRequest, ErrorBody};
 
-/// Request bodies above this are refused with 413 before they are parsed.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::{ApiError, AppState};
+
 /// Messages above this many characters are refused with 422.
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Session ids longer than this are refused with 422.
@@ -43,11 +39,6 @@ pub struct AgentResponse {
     pub session_id: String,
 }
 
-/// `axum::Json`, but rejections come out in our error shape.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
 /// The OpenAPI document, generated from the handlers and types below.
 #[derive(OpenApi)]
 #[openapi(
@@ -55,18 +46,13 @@ pub struct ApiJson<T>(pub T);
         title = "agent-service",
         description = "One agent turn: chat, tools, chat."
     ),
-    paths(agent, health)
+    paths(agent, service_kit::api::health)
 )]
 pub struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/agent", post(agent))
-        .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(telemetry::http_server_layer())
-        .with_state(state)
+    let routes = Router::new().route("/agent", post(agent));
+    service_kit::api::standard_routes(routes, ApiDoc::openapi).with_state(state)
 }
 
 #[utoipa::path(
@@ -89,16 +75,14 @@ async fn agent(
 ) -> Result<Json<AgentResponse>, ApiError> {
     let message = request.message.trim();
     if message.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_message",
-            "message must not be empty",
-        ));
+        return Err(BadRequest::invalid("invalid_message", "message must not be empty").into());
     }
     if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::invalid(
+        return Err(BadRequest::invalid(
             "message_too_long",
             format!("message must be at most {MAX_MESSAGE_CHARS} characters"),
-        ));
+        )
+        .into());
     }
     let session_id = match request.session_id {
         Some(id)
@@ -106,10 +90,11 @@ async fn agent(
                 || id.chars().count() > MAX_SESSION_ID_CHARS
                 || id.chars().any(char::is_control) =>
         {
-            return Err(ApiError::invalid(
+            return Err(BadRequest::invalid(
                 "invalid_session_id",
                 format!("sessionId must be 1-{MAX_SESSION_ID_CHARS} printable characters"),
-            ));
+            )
+            .into());
         }
         Some(id) => id,
         None => uuid::Uuid::new_v4().to_string(),
@@ -117,21 +102,4 @@ async fn agent(
     let answer =
         telemetry::genai::with_session(&session_id, state.agent.run(message, &session_id)).await?;
     Ok(Json(AgentResponse { answer, session_id }))
-}
-
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "Up", body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".to_owned(),
-    })
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

@@ -4,9 +4,8 @@
 use agent_service::{AppState, Config, app};
 use axum::{
     body::Body,
-    http::{Request, StatusCode, header},
+    http::{Request, StatusCode},
 };
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -15,20 +14,11 @@ fn state() -> AppState {
     AppState::new(&config)
 }
 
-async fn post(body: impl Into<Body>, content_type: Option<&str>) -> (StatusCode, Value) {
-    let mut request = Request::post("/agent");
-    if let Some(content_type) = content_type {
-        request = request.header(header::CONTENT_TYPE, content_type);
-    }
-    let response = app(state())
-        .oneshot(request.body(body.into()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json: Value =
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
-    (status, json)
+async fn post(
+    body: impl Into<axum::body::Body>,
+    content_type: Option<&str>,
+) -> (StatusCode, Value) {
+    service_kit::testing::send(app(state()), "POST", "/agent", body, content_type).await
 }
 
 const JSON: Option<&str> = Some("application/json");

@@ -21,33 +21,22 @@ pub struct Config {
     pub agent_connect_retries: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(#[from] envy::Error);
+pub use service_kit::config::ConfigError;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
     }
 
-    /// The variables this struct reads — its field names upper-cased, as envy maps them —
-    /// so a test can check docker-compose.yml sets nothing the service ignores.
-    pub fn env_vars() -> Vec<String> {
-        serde_aux::serde_introspection::serde_introspect::<Config>()
-            .iter()
-            .map(|field| field.to_uppercase())
-            .collect()
-    }
-
     /// Same as [`Config::from_env`] over given variables (for tests).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let config: Config = envy::from_iter(vars)?;
+        let config: Config = service_kit::config::from_vars(vars)?;
         if config.agent_timeout_ms == 0 {
-            return Err(ConfigError(envy::Error::Custom(
+            return Err(ConfigError(
                 "AGENT_TIMEOUT_MS must be greater than 0".into(),
-            )));
+            ));
         }
         Ok(config)
     }

@@ -5,14 +5,11 @@
 use std::time::Duration;
 
 use axum::{
-    Json,
-    extract::rejection::JsonRejection,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use graph::GraphError;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use service_kit::api::{BadRequest, error_response};
 
 /// A failed call to the agent service.
 #[derive(Debug, thiserror::Error)]
@@ -59,69 +56,18 @@ fn transport_error(error: &reqwest_middleware::Error) -> Option<&reqwest::Error>
     }
 }
 
-/// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: `invalid_json`, `agent_timeout`, ...
-    pub code: String,
-    /// For people; never contains request content or secrets.
-    pub message: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{message}")]
-    BadRequest {
-        status: StatusCode,
-        code: &'static str,
-        message: String,
-    },
+    #[error(transparent)]
+    BadRequest(#[from] BadRequest),
     #[error(transparent)]
     Workflow(#[from] GraphError<AgentCallError>),
-}
-
-impl ApiError {
-    pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-/// Body rejections keep axum's status (400 syntax, 415 content type, 413 size, 422 shape) and
-/// its message, which names the offending field, but in our error shape.
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        let code = match &rejection {
-            JsonRejection::JsonSyntaxError(_) => "invalid_json",
-            JsonRejection::JsonDataError(_) => "invalid_body",
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            JsonRejection::BytesRejection(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                "body_too_large"
-            }
-            _ => "invalid_body",
-        };
-        Self::BadRequest {
-            status: rejection.status(),
-            code,
-            message: rejection.body_text(),
-        }
-    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            Self::BadRequest { status, code, .. } => (*status, *code),
+            Self::BadRequest(bad) => (bad.status, bad.code),
             Self::Workflow(GraphError::Node { source, .. }) => match source {
                 AgentCallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "agent_timeout"),
                 AgentCallError::Unreachable => (StatusCode::BAD_GATEWAY, "agent_unreachable"),
@@ -130,17 +76,9 @@ impl IntoResponse for ApiError {
                     (StatusCode::BAD_GATEWAY, "agent_invalid_response")
                 }
             },
+            // A graph that loops or routes nowhere is our bug, not the caller's or the agent's.
             Self::Workflow(_) => (StatusCode::INTERNAL_SERVER_ERROR, "workflow_error"),
         };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.to_owned(),
-                message: self.to_string(),
-            },
-        };
-        (status, Json(body)).into_response()
+        error_response(status, code, self.to_string())
     }
 }

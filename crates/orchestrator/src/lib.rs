@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use agent_client::{AgentClient, RetryConnectErrors};
 pub use config::{Config, ConfigError};
-pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use error::ApiError;
 pub use routes::app;
 pub use workflow::{AskGraph, AskState, build_graph};
 

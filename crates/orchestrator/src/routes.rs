@@ -1,19 +1,15 @@
 //! The HTTP surface: `POST /ask`, `GET /health`, and the layers around them.
 
-use axum::{
-    Json, Router,
-    extract::{DefaultBodyLimit, FromRequest, State},
-    routing::{get, post},
-};
+use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use telemetry::genai::{question_and_answer, record_content, with_session};
 
-use crate::{ApiError, AppState, AskState, error::ErrorBody};
+use service_kit::api::{ApiJson, BadRequest, ErrorBody};
 
-/// Request bodies above this are refused with 413 before they are parsed.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::{ApiError, AppState, AskState};
+
 /// Questions above this many characters are refused with 422.
 pub const MAX_QUESTION_CHARS: usize = 4_000;
 /// Session ids: 1–128 characters of `[A-Za-z0-9._:-]`, so they are safe in headers and logs.
@@ -46,11 +42,6 @@ pub struct AskResponse {
     pub trace_id: Option<String>,
 }
 
-/// `axum::Json`, but rejections come out in our error shape.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
 /// The OpenAPI document, generated from the handlers and types below.
 #[derive(OpenApi)]
 #[openapi(
@@ -58,18 +49,13 @@ pub struct ApiJson<T>(pub T);
         title = "orchestrator",
         description = "Runs a question through the agent graph."
     ),
-    paths(ask, health)
+    paths(ask, service_kit::api::health)
 )]
 pub struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/ask", post(ask))
-        .route("/health", get(health))
-        .route("/openapi.json", get(openapi))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(telemetry::http_server_layer())
-        .with_state(state)
+    let routes = Router::new().route("/ask", post(ask));
+    service_kit::api::standard_routes(routes, ApiDoc::openapi).with_state(state)
 }
 
 #[utoipa::path(
@@ -92,16 +78,14 @@ async fn ask(
 ) -> Result<Json<AskResponse>, ApiError> {
     let question = request.question.trim();
     if question.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_question",
-            "question must not be empty",
-        ));
+        return Err(BadRequest::invalid("invalid_question", "question must not be empty").into());
     }
     if question.chars().count() > MAX_QUESTION_CHARS {
-        return Err(ApiError::invalid(
+        return Err(BadRequest::invalid(
             "question_too_long",
             format!("question must be at most {MAX_QUESTION_CHARS} characters"),
-        ));
+        )
+        .into());
     }
     let session_id = match request.session_id {
         Some(id) => validate_session_id(id)?,
@@ -125,7 +109,7 @@ async fn ask(
     }))
 }
 
-fn validate_session_id(id: String) -> Result<String, ApiError> {
+fn validate_session_id(id: String) -> Result<String, BadRequest> {
     let valid = !id.is_empty()
         && id.len() <= MAX_SESSION_ID_CHARS
         && id
@@ -134,28 +118,11 @@ fn validate_session_id(id: String) -> Result<String, ApiError> {
     if valid {
         Ok(id)
     } else {
-        Err(ApiError::invalid(
+        Err(BadRequest::invalid(
             "invalid_session_id",
             format!(
                 "session_id must be 1-{MAX_SESSION_ID_CHARS} characters of A-Z a-z 0-9 . _ : -"
             ),
         ))
     }
-}
-
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "Up", body = Health)))]
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".to_owned(),
-    })
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

@@ -3,14 +3,9 @@
 
 use std::time::Duration;
 
-use axum::{
-    body::Body,
-    http::{Request, StatusCode, header},
-};
-use http_body_util::BodyExt;
+use axum::{body::Body, http::StatusCode};
 use orchestrator::{AgentClient, AppState, app, build_graph};
 use serde_json::Value;
-use tower::ServiceExt;
 
 /// The agent URL points at a closed port: these requests must be refused before any call.
 fn state() -> AppState {
@@ -24,20 +19,11 @@ fn state() -> AppState {
     }
 }
 
-async fn post(body: impl Into<Body>, content_type: Option<&str>) -> (StatusCode, Value) {
-    let mut request = Request::post("/ask");
-    if let Some(content_type) = content_type {
-        request = request.header(header::CONTENT_TYPE, content_type);
-    }
-    let response = app(state())
-        .oneshot(request.body(body.into()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json: Value =
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
-    (status, json)
+async fn post(
+    body: impl Into<axum::body::Body>,
+    content_type: Option<&str>,
+) -> (StatusCode, Value) {
+    service_kit::testing::send(app(state()), "POST", "/ask", body, content_type).await
 }
 
 const JSON: Option<&str> = Some("application/json");
@@ -146,15 +132,17 @@ async fn an_unreachable_agent_is_a_502_not_a_500() {
 }
 
 #[tokio::test]
-async fn health_answers_ok() {
-    let response = app(state())
-        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(
-        serde_json::from_slice::<Value>(&bytes).unwrap(),
-        serde_json::json!({"status": "ok"})
+async fn health_and_the_openapi_document_are_served() {
+    let (status, body) =
+        service_kit::testing::send(app(state()), "GET", "/health", Body::empty(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
+    let (status, doc) =
+        service_kit::testing::send(app(state()), "GET", "/openapi.json", Body::empty(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["paths"]["/ask"]["post"]["responses"]["422"].is_object(),
+        "{doc}"
     );
+    assert!(doc["paths"]["/health"]["get"].is_object(), "{doc}");
 }

@@ -14,20 +14,19 @@
 //! - [`w3c`]: the `traceparent`/`tracestate`/`baggage` propagators, stricter than the SDK's.
 //! - [`genai`]: message content behind the opt-in capture switch, and sessions carried as
 //!   baggage onto every span.
-//! - [`serve`] (`lifecycle.rs`): serve until SIGTERM/Ctrl-C, drain in-flight requests, then flush
-//!   spans, so a stopping service loses nothing.
+//!
+//! Serving, draining and calling [`Telemetry::shutdown`] at the right moment is the
+//! `service-kit` crate's `lifecycle`.
 
 mod export;
 pub mod genai;
 mod http_server;
-mod lifecycle;
 mod propagation;
 pub mod semconv;
 mod setup;
 pub mod w3c;
 
 pub use http_server::{HttpServerLayer, http_server_layer};
-pub use lifecycle::{run, serve, shutdown_signal};
 pub use propagation::{ClientBuilder, extract_context, traced_client};
 /// Per-request CLIENT span name (`.with_extension(OtelName("POST /agent".into()))`); without
 /// it the span is named after the method alone, which never leaks a path.

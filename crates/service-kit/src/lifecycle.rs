@@ -4,7 +4,7 @@
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::Telemetry;
+use telemetry::Telemetry;
 
 /// Runs the server until SIGTERM or Ctrl-C, drains it, then flushes telemetry.
 pub async fn serve(
@@ -70,7 +70,7 @@ pub async fn run<E: std::fmt::Display>(
             }
         };
     }
-    let telemetry = match crate::init(service_name, service_version) {
+    let telemetry = match telemetry::init(service_name, service_version) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("{service_name}: {error}");

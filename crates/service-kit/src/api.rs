@@ -1,0 +1,121 @@
+//! The HTTP surface both services share.
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, FromRequest, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Request bodies above this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `invalid_json`, `agent_timeout`, ...
+    pub code: String,
+    /// For people; never carries request content or secrets.
+    pub message: String,
+}
+
+/// Builds the error response. Server errors are logged here, once; the caller's mistakes (4xx)
+/// are not logged at all.
+pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), code, %message, "request failed");
+    }
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message,
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A request the caller got wrong: always a 4xx.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct BadRequest {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl BadRequest {
+    /// Well-formed JSON that breaks a rule of ours: 422.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Body rejections keep axum's status (400 syntax, 415 content type, 413 size, 422 shape) and
+/// its message, which names the offending field, in our error shape.
+impl From<JsonRejection> for BadRequest {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::BAD_REQUEST => "invalid_json",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            _ => "invalid_body",
+        };
+        Self {
+            status,
+            code,
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        error_response(self.status, self.code, self.message)
+    }
+}
+
+/// `axum::Json`, but a rejected body comes back in our error shape.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(BadRequest))]
+pub struct ApiJson<T>(pub T);
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// `GET /health`: up as long as the process serves.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+    })
+}
+
+/// A service's own routes plus what every service has: `GET /health`, `GET /openapi.json`
+/// (the document `openapi` builds from the code), the body limit, and the SERVER span for every
+/// request (added with `Router::layer`, so the matched route names it).
+pub fn standard_routes<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    openapi: fn() -> utoipa::openapi::OpenApi,
+) -> Router<S> {
+    routes
+        .route("/health", get(health))
+        .route("/openapi.json", get(move || async move { Json(openapi()) }))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(telemetry::http_server_layer())
+}

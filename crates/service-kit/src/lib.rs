@@ -1,0 +1,19 @@
+//! What makes each binary an HTTP service, shared so both services do it the same way:
+//!
+//! - [`api`]: the one error shape (`{"error": {"code", "message"}}`), the JSON extractor whose
+//!   rejections use it, `/health`, `/openapi.json`, and [`api::standard_routes`], which puts
+//!   them and the SERVER-span layer around a service's own routes.
+//! - [`config`]: a typed config struct from environment variables, with errors that name the
+//!   variable, and the list of variables it reads.
+//! - [`lifecycle`]: start telemetry, serve until SIGTERM/Ctrl-C, drain, flush; and the
+//!   `--healthcheck` mode container health checks call.
+//!
+//! OpenTelemetry itself stays in the `telemetry` crate.
+
+pub mod api;
+pub mod config;
+pub mod lifecycle;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use lifecycle::run;
