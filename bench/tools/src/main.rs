@@ -29,6 +29,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use serde_json::{Value, json};
 
+/// mimalloc: span data is many small, short-lived allocations across threads, where glibc's
+/// malloc spends much of its time (profile in the README, "Benchmark").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();

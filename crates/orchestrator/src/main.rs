@@ -2,6 +2,11 @@
 
 use orchestrator::{AppState, Config, app};
 
+/// mimalloc: span data is many small, short-lived allocations across threads, where glibc's
+/// malloc spends much of its time (profile in the README, "Benchmark").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     service_kit::run("orchestrator", env!("CARGO_PKG_VERSION"), || {

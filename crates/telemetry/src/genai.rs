@@ -183,11 +183,21 @@ pub fn with_session<F: std::future::Future>(
     future.with_context(cx.with_baggage(baggage))
 }
 
-/// Copies the session from baggage onto each span as it starts.
-#[derive(Debug, Default)]
-pub struct SessionSpanProcessor;
+/// Copies the session from baggage onto each span as it starts, and hands every span on to
+/// `inner` (the batch processor). A wrapper rather than a second processor: the SDK gives each
+/// extra processor its own clone of every finished span.
+#[derive(Debug)]
+pub struct SessionSpanProcessor<P> {
+    inner: P,
+}
 
-impl SpanProcessor for SessionSpanProcessor {
+impl<P> SessionSpanProcessor<P> {
+    pub fn new(inner: P) -> Self {
+        Self { inner }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for SessionSpanProcessor<P> {
     fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
         use opentelemetry::trace::Span as _;
         if let Some(id) = cx.baggage().get(SESSION_BAGGAGE_KEY) {
@@ -195,16 +205,23 @@ impl SpanProcessor for SessionSpanProcessor {
             span.set_attribute(KeyValue::new(semconv::SESSION_ID, id.clone()));
             span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
         }
+        self.inner.on_start(span, cx);
     }
 
-    fn on_end(&self, _span: SpanData) {}
+    fn on_end(&self, span: SpanData) {
+        self.inner.on_end(span);
+    }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.inner.force_flush()
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
     }
 }
 

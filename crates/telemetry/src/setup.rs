@@ -17,7 +17,7 @@ use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
     resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
-    trace::SdkTracerProvider,
+    trace::{BatchSpanProcessor, SdkTracerProvider},
 };
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -107,9 +107,10 @@ pub fn init(
     let exporter = opentelemetry_otlp::SpanExporter::builder().build()?;
     let provider = SdkTracerProvider::builder()
         .with_resource(resource(default_service_name, service_version))
-        // Before the batch processor, so the session attributes it adds are exported.
-        .with_span_processor(crate::genai::SessionSpanProcessor)
-        .with_batch_exporter(crate::export::ReportingExporter::new(exporter))
+        // One processor: the session wrapper around the batch processor (see genai.rs).
+        .with_span_processor(crate::genai::SessionSpanProcessor::new(
+            BatchSpanProcessor::builder(crate::export::ReportingExporter::new(exporter)).build(),
+        ))
         .build();
     global::set_tracer_provider(provider.clone());
 
