@@ -56,16 +56,9 @@ async fn one_ask_is_one_trace_across_both_services() {
 async fn http_spans_follow_the_http_semantic_conventions() {
     let otlp = FakeOtlp::start().await;
     let stack = Stack::start(&otlp.base_url(), &[]).await;
-    let (_, body) = stack
-        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+    let (_, trace) = stack
+        .ask_traced(&otlp, &json!({ "question": "Find me a good restaurant" }))
         .await;
-    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
-    let spans = otlp
-        .wait_for(Duration::from_secs(10), |s| {
-            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
-        })
-        .await;
-    let trace = of_trace(&spans, &trace_id);
 
     let server = find(&trace, "orchestrator", "POST /ask");
     assert_eq!(server.str_attr("http.request.method"), Some("POST"));
@@ -119,20 +112,13 @@ async fn http_spans_follow_the_http_semantic_conventions() {
 async fn agent_spans_carry_genai_attributes() {
     let otlp = FakeOtlp::start().await;
     let stack = Stack::start(&otlp.base_url(), &[]).await;
-    let (_, body) = stack
-        .ask(
+    let (body, trace) = stack
+        .ask_traced(
+            &otlp,
             &json!({ "question": "Find me a good restaurant", "session_id": "s-42" }),
-            None,
         )
         .await;
     assert_eq!(body["session_id"], "s-42");
-    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
-    let spans = otlp
-        .wait_for(Duration::from_secs(10), |s| {
-            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
-        })
-        .await;
-    let trace = of_trace(&spans, &trace_id);
 
     let invoke = find(&trace, "agent-service", "invoke_agent restaurant-assistant");
     assert_eq!(

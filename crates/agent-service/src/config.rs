@@ -103,14 +103,9 @@ fn default_llm_timeout_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use service_kit::testing::vars;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn defaults_use_the_mock_model() {

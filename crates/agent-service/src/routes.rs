@@ -6,7 +6,7 @@ use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use service_kit::api::{ApiJson, BadRequest, ErrorBody};
+use service_kit::api::{ApiJson, BadRequest, ErrorResponses};
 
 use crate::{ApiError, AppState};
 
@@ -46,7 +46,8 @@ pub struct AgentResponse {
         title = "agent-service",
         description = "One agent turn: chat, tools, chat."
     ),
-    paths(agent, service_kit::api::health)
+    paths(agent, service_kit::api::health),
+    components(schemas(service_kit::api::ErrorBody))
 )]
 pub struct ApiDoc;
 
@@ -61,12 +62,7 @@ pub fn app(state: AppState) -> Router {
     request_body = AgentRequest,
     responses(
         (status = 200, description = "The agent's answer", body = AgentResponse),
-        (status = 400, description = "Body is not JSON", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content type is not application/json", body = ErrorBody),
-        (status = 422, description = "Valid JSON, invalid request", body = ErrorBody),
-        (status = 502, description = "The model API failed", body = ErrorBody),
-        (status = 504, description = "The model API timed out", body = ErrorBody),
+        ErrorResponses,
     )
 )]
 async fn agent(

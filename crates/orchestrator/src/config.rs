@@ -77,14 +77,9 @@ fn parse_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<reqwes
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use service_kit::testing::vars;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use super::*;
 
     #[test]
     fn defaults_match_the_docs() {

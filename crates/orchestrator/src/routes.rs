@@ -6,7 +6,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use telemetry::genai::{question_and_answer, record_content, with_session};
 
-use service_kit::api::{ApiJson, BadRequest, ErrorBody};
+use service_kit::api::{ApiJson, BadRequest, ErrorResponses};
 
 use crate::{ApiError, AppState, AskState};
 
@@ -49,7 +49,8 @@ pub struct AskResponse {
         title = "orchestrator",
         description = "Runs a question through the agent graph."
     ),
-    paths(ask, service_kit::api::health)
+    paths(ask, service_kit::api::health),
+    components(schemas(service_kit::api::ErrorBody))
 )]
 pub struct ApiDoc;
 
@@ -64,12 +65,7 @@ pub fn app(state: AppState) -> Router {
     request_body = AskRequest,
     responses(
         (status = 200, description = "The answer", body = AskResponse),
-        (status = 400, description = "Body is not JSON", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Content type is not application/json", body = ErrorBody),
-        (status = 422, description = "Valid JSON, invalid request", body = ErrorBody),
-        (status = 502, description = "The agent service failed", body = ErrorBody),
-        (status = 504, description = "The agent service timed out", body = ErrorBody),
+        ErrorResponses,
     )
 )]
 async fn ask(

@@ -119,3 +119,27 @@ pub fn standard_routes<S: Clone + Send + Sync + 'static>(
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(telemetry::http_server_layer())
 }
+
+/// The error answers every `POST` endpoint of ours can give, for
+/// `#[utoipa::path(responses((status = 200, ...), ErrorResponses))]`.
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum ErrorResponses {
+    /// The body is not JSON.
+    #[response(status = 400)]
+    NotJson(ErrorBody),
+    /// The body is over 64 KiB.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// The content type is not `application/json`.
+    #[response(status = 415)]
+    NotJsonContentType(ErrorBody),
+    /// Valid JSON, but not a valid request.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+    /// The service downstream (the agent, the model API) failed.
+    #[response(status = 502)]
+    Upstream(ErrorBody),
+    /// The service downstream did not answer in time.
+    #[response(status = 504)]
+    UpstreamTimeout(ErrorBody),
+}

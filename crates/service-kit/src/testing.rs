@@ -31,3 +31,11 @@ pub async fn send(
     let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"));
     (status, json)
 }
+
+/// Environment-style variables for `Config::from_vars` in tests.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

@@ -39,24 +39,49 @@ fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![Box::new(W3cTraceContext), Box::new(W3cBaggage)])
 }
 
+/// Extracts the row's header lines with `propagator`, then injects what a downstream call
+/// would carry: the extracted context and the headers written.
+fn through(
+    propagator: &TextMapCompositePropagator,
+    case: &w3c_cases::Case,
+) -> (opentelemetry::Context, HashMap<String, String>) {
+    let mut lines = HashMap::new();
+    for (name, values) in [
+        ("traceparent", &case.traceparent),
+        ("tracestate", &case.tracestate),
+        ("baggage", &case.baggage),
+    ] {
+        if !values.is_empty() {
+            lines.insert(name, values.clone());
+        }
+    }
+    let cx = propagator.extract(&Lines(lines));
+    let mut out = HashMap::new();
+    propagator.inject_context(&cx, &mut out);
+    (cx, out)
+}
+
+/// Baggage members, sorted: order carries no meaning (W3C Baggage), and the SDK's container
+/// does not keep it.
+fn sorted(members: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut members: Vec<String> = members.into_iter().collect();
+    members.sort();
+    members
+}
+
+fn baggage_members(out: &HashMap<String, String>) -> Vec<String> {
+    sorted(
+        out.get("baggage")
+            .into_iter()
+            .flat_map(|h| h.split(',').map(str::to_owned)),
+    )
+}
+
 #[test]
 fn every_rule_holds_from_extraction_to_injection() {
     for case in cases() {
-        let mut lines = HashMap::new();
-        for (name, values) in [
-            ("traceparent", &case.traceparent),
-            ("tracestate", &case.tracestate),
-            ("baggage", &case.baggage),
-        ] {
-            if !values.is_empty() {
-                lines.insert(name, values.clone());
-            }
-        }
-        let cx = propagator().extract(&Lines(lines));
+        let (cx, out) = through(&propagator(), &case);
         let span_context = cx.span().span_context().clone();
-        let mut out: HashMap<String, String> = HashMap::new();
-        propagator().inject_context(&cx, &mut out);
-
         match case.continues_with_flags {
             Some(flags) => {
                 assert!(
@@ -86,15 +111,12 @@ fn every_rule_holds_from_extraction_to_injection() {
             "{}",
             case.name
         );
-        // Baggage order carries no meaning (W3C Baggage), and the SDK's container does not keep it.
-        let mut baggage: Vec<String> = out
-            .get("baggage")
-            .map(|h| h.split(',').map(str::to_owned).collect())
-            .unwrap_or_default();
-        let mut expected = case.baggage_out.clone();
-        baggage.sort();
-        expected.sort();
-        assert_eq!(baggage, expected, "{}", case.name);
+        assert_eq!(
+            baggage_members(&out),
+            sorted(case.baggage_out.clone()),
+            "{}",
+            case.name
+        );
         assert_eq!(cx.baggage().len(), case.baggage_out.len(), "{}", case.name);
     }
 }
@@ -192,19 +214,7 @@ fn the_sdk_propagators_still_break_these_rules() {
     ]);
     let mut broken = Vec::new();
     for case in cases() {
-        let mut lines = HashMap::new();
-        for (name, values) in [
-            ("traceparent", &case.traceparent),
-            ("tracestate", &case.tracestate),
-            ("baggage", &case.baggage),
-        ] {
-            if !values.is_empty() {
-                lines.insert(name, values.clone());
-            }
-        }
-        let cx = sdk.extract(&Lines(lines));
-        let mut out: HashMap<String, String> = HashMap::new();
-        sdk.inject_context(&cx, &mut out);
+        let (_, out) = through(&sdk, &case);
         let traceparent_ok = match case.continues_with_flags {
             Some(flags) => out.get("traceparent") == Some(&format!("00-{TRACE}-{PARENT}-{flags}")),
             None => !out.contains_key("traceparent"),
@@ -212,14 +222,8 @@ fn the_sdk_propagators_still_break_these_rules() {
         let tracestate_ok = out.get("tracestate").filter(|s| !s.is_empty())
             == case.tracestate_out.as_ref()
             && !(case.tracestate_out.is_none() && out.contains_key("tracestate"));
-        let mut baggage: Vec<String> = out
-            .get("baggage")
-            .map(|h| h.split(',').map(str::to_owned).collect())
-            .unwrap_or_default();
-        let mut expected = case.baggage_out.clone();
-        baggage.sort();
-        expected.sort();
-        if !(traceparent_ok && tracestate_ok && baggage == expected) {
+        let baggage_ok = baggage_members(&out) == sorted(case.baggage_out.clone());
+        if !(traceparent_ok && tracestate_ok && baggage_ok) {
             broken.push(case.name);
         }
     }
