@@ -99,7 +99,7 @@ async fn the_agent_loop_runs_against_an_openai_compatible_server() {
         assert_eq!(chat.int_attr("gen_ai.usage.input_tokens"), Some(40 + n));
         assert_eq!(chat.int_attr("gen_ai.usage.output_tokens"), Some(7 * n));
         assert_eq!(chat.str_attr("server.address"), Some("127.0.0.1"));
-        assert_eq!(chat.int_attr("server.port"), Some(i64::from(openai.port)));
+        assert_eq!(chat.int_attr("server.port"), Some(i64::from(openai.port())));
     }
     let finish: Vec<_> = chats
         .iter()

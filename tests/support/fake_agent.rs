@@ -17,6 +17,8 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use crate::process::Background;
+
 type Shared = (
     Arc<AtomicUsize>,
     Arc<Mutex<Option<HeaderMap>>>,
@@ -25,16 +27,9 @@ type Shared = (
 );
 
 pub struct FakeAgent {
-    pub port: u16,
     calls: Arc<AtomicUsize>,
     last_headers: Arc<Mutex<Option<HeaderMap>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeAgent {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: Background,
 }
 
 impl FakeAgent {
@@ -44,21 +39,16 @@ impl FakeAgent {
         let last_headers = Arc::new(Mutex::new(None));
         let state: Shared = (calls.clone(), last_headers.clone(), status, delay);
         let app = Router::new().route("/agent", post(agent)).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let server = Background::serve(app).await;
         Self {
-            port,
             calls,
             last_headers,
-            task,
+            server,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port)
     }
 
     pub fn calls(&self) -> usize {

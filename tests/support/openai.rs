@@ -17,6 +17,8 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use crate::process::Background;
+
 pub const RESPONSE_MODEL: &str = "gpt-fake-2026-01-01";
 
 #[derive(Debug, Clone)]
@@ -58,15 +60,8 @@ struct Shared {
 }
 
 pub struct FakeOpenAi {
-    pub port: u16,
     requests: Arc<Mutex<Vec<ChatRequest>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: Background,
 }
 
 impl FakeOpenAi {
@@ -82,21 +77,17 @@ impl FakeOpenAi {
                 requests: requests.clone(),
                 behaviour,
             });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            port,
-            requests,
-            task,
-        }
+        let server = Background::serve(app).await;
+        Self { requests, server }
     }
 
     /// The value for `OPENAI_BASE_URL`.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port)
+        format!("http://127.0.0.1:{}/v1", self.server.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port
     }
 
     pub fn requests(&self) -> Vec<ChatRequest> {

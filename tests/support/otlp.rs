@@ -23,6 +23,8 @@ use opentelemetry_proto::tonic::{
 };
 use prost::Message;
 
+use crate::process::Background;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpanKind {
     Unspecified,
@@ -133,13 +135,7 @@ struct Shared {
 pub struct FakeOtlp {
     pub port: u16,
     shared: Shared,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeOtlp {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: Background,
 }
 
 impl FakeOtlp {
@@ -162,14 +158,12 @@ impl FakeOtlp {
         let app = Router::new()
             .route(path, post(receive))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake OTLP");
-        let port = listener.local_addr().unwrap().port();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake OTLP server");
-        });
-        Self { port, shared, task }
+        let server = Background::serve(app).await;
+        Self {
+            port: server.port,
+            shared,
+            _server: server,
+        }
     }
 
     /// `http://127.0.0.1:PORT` — the value for `OTEL_EXPORTER_OTLP_ENDPOINT`.

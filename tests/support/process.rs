@@ -242,3 +242,29 @@ pub fn run_to_exit(
         + &String::from_utf8_lossy(&output.stderr);
     (output.status, text)
 }
+
+/// An in-process axum server on an ephemeral 127.0.0.1 port, stopped when dropped: what every
+/// fake (OTLP receiver, Galileo, OpenAI, agent) runs on.
+pub struct Background {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    pub async fn serve(app: axum::Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("fake server");
+        });
+        Self { port, task }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
