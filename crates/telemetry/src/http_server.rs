@@ -15,8 +15,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::{
     extract_context,
     semconv::{
-        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_PATH,
-        URL_SCHEME,
+        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
+        SERVER_PORT, URL_PATH, URL_SCHEME,
     },
 };
 
@@ -68,7 +68,21 @@ impl<B> MakeSpan<B> for MakeServerSpan {
             { URL_SCHEME } = "http",
             { HTTP_RESPONSE_STATUS_CODE } = Empty,
             { ERROR_TYPE } = Empty,
+            { SERVER_ADDRESS } = Empty,
+            { SERVER_PORT } = Empty,
         );
+        // `server.*` from the Host header, when it is a well-formed authority.
+        if let Some(authority) = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .and_then(|host| host.parse::<http::uri::Authority>().ok())
+        {
+            span.record(SERVER_ADDRESS, authority.host());
+            if let Some(port) = authority.port_u16() {
+                span.record(SERVER_PORT, i64::from(port));
+            }
+        }
         // Must happen before the span is first entered; afterwards the parent is fixed.
         let _ = span.set_parent(extract_context(request.headers()));
         span
