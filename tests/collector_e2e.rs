@@ -233,11 +233,15 @@ async fn services_can_export_over_grpc_to_the_collector() {
     let collector = Collector::start(&galileo.traces_url(), GALILEO_KEY, "p", "l").await;
     let grpc = format!("http://127.0.0.1:{}", collector.grpc_port);
     let stack = e2e::stack::Stack::start(&grpc, &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).await;
-    let (status, body) = stack.ask(&json!({ "question": "Find me a good restaurant" }), None).await;
+    let (status, body) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
     assert_eq!(status, 200, "{body}");
     let trace_id = body["trace_id"].as_str().unwrap();
     let spans = galileo
-        .wait_for(Duration::from_secs(20), |s| of_trace(s, trace_id).len() >= SPANS_PER_ASK)
+        .wait_for(Duration::from_secs(20), |s| {
+            of_trace(s, trace_id).len() >= SPANS_PER_ASK
+        })
         .await;
     assert_ask_tree(&of_trace(&spans, trace_id));
 }

@@ -14,7 +14,10 @@ async fn otel_service_name_and_resource_attributes_override_the_defaults() {
         &otlp.base_url(),
         &[
             ("OTEL_SERVICE_NAME", "renamed"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging,team=agents"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment.name=staging,team=agents",
+            ),
         ],
     )
     .await;
@@ -24,7 +27,10 @@ async fn otel_service_name_and_resource_attributes_override_the_defaults() {
     assert_eq!(trace.len(), SPANS_PER_ASK);
     for span in &trace {
         assert_eq!(span.service, "renamed");
-        assert_eq!(span.resource["deployment.environment.name"].as_str(), Some("staging"));
+        assert_eq!(
+            span.resource["deployment.environment.name"].as_str(),
+            Some("staging")
+        );
         assert_eq!(span.resource["team"].as_str(), Some("agents"));
     }
 }
@@ -44,17 +50,32 @@ async fn otel_sdk_disabled_records_nothing_and_requests_still_work() {
 #[tokio::test]
 async fn the_sampler_variables_are_honoured_and_children_follow_the_parent() {
     let otlp = FakeOtlp::start().await;
-    let stack = Stack::start(&otlp.base_url(), &[("OTEL_TRACES_SAMPLER", "parentbased_always_off")]).await;
+    let stack = Stack::start(
+        &otlp.base_url(),
+        &[("OTEL_TRACES_SAMPLER", "parentbased_always_off")],
+    )
+    .await;
     // A root request: not sampled, nothing exported.
     let (status, _) = stack.ask(&json!({ "question": QUESTION }), None).await;
     assert_eq!(status, 200);
     // A caller that sampled its trace: ParentBased follows it in both services.
     let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    let (status, _) = stack.ask(&json!({ "question": QUESTION }), Some(traceparent)).await;
+    let (status, _) = stack
+        .ask(&json!({ "question": QUESTION }), Some(traceparent))
+        .await;
     assert_eq!(status, 200);
-    let trace = otlp.wait_for_trace("0af7651916cd43dd8448eb211c80319c", SPANS_PER_ASK).await;
+    let trace = otlp
+        .wait_for_trace("0af7651916cd43dd8448eb211c80319c", SPANS_PER_ASK)
+        .await;
     assert_eq!(trace.len(), SPANS_PER_ASK);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let request_spans = otlp.spans().into_iter().filter(|s| s.name != "GET /health").count();
-    assert_eq!(request_spans, SPANS_PER_ASK, "only the sampled trace was exported");
+    let request_spans = otlp
+        .spans()
+        .into_iter()
+        .filter(|s| s.name != "GET /health")
+        .count();
+    assert_eq!(
+        request_spans, SPANS_PER_ASK,
+        "only the sampled trace was exported"
+    );
 }

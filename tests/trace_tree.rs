@@ -67,7 +67,10 @@ async fn http_spans_follow_the_http_semantic_conventions() {
     assert_eq!(server.str_attr("url.scheme"), Some("http"));
     assert_eq!(server.int_attr("http.response.status_code"), Some(200));
     assert_eq!(server.str_attr("server.address"), Some("127.0.0.1"));
-    assert_eq!(server.int_attr("server.port"), Some(i64::from(stack.orchestrator.port)));
+    assert_eq!(
+        server.int_attr("server.port"),
+        Some(i64::from(stack.orchestrator.port))
+    );
 
     let client = find(&trace, "orchestrator", "POST /agent");
     assert_eq!(client.str_attr("http.request.method"), Some("POST"));
