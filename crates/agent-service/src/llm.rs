@@ -104,18 +104,18 @@ impl LlmError {
 #[derive(Debug)]
 pub enum Llm {
     Mock(MockLlm),
-    OpenAi(OpenAiLlm),
+    OpenAi(Box<OpenAiLlm>),
 }
 
 impl Llm {
     pub fn from_config(config: &Config) -> Self {
         match (&config.openai_api_key, config.use_real_llm) {
-            (Some(key), true) => Self::OpenAi(OpenAiLlm::new(
+            (Some(key), true) => Self::OpenAi(Box::new(OpenAiLlm::new(
                 key.expose_secret(),
                 &config.openai_base_url,
                 &config.openai_model,
                 Duration::from_millis(config.llm_timeout_ms),
-            )),
+            ))),
             _ => Self::Mock(MockLlm::new(Duration::from_millis(
                 config.mock_llm_latency_ms,
             ))),
