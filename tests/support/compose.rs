@@ -64,7 +64,8 @@ impl Compose {
         env
     }
 
-    /// `container port → host port` from `ports:` entries like "8000:8000".
+    /// `container port → host port` from `ports:` entries like "8000:8000" (interpolated with
+    /// the defaults, as with no .env).
     pub fn ports(&self, name: &str) -> Vec<(u16, u16)> {
         self.service(name)["ports"]
             .as_sequence()
@@ -72,7 +73,7 @@ impl Compose {
                 ports
                     .iter()
                     .map(|p| {
-                        let text = p.as_str().expect("ports are strings");
+                        let text = interpolate(p.as_str().expect("ports are strings"), &HashMap::new());
                         let (host, container) = text.split_once(':').expect("HOST:CONTAINER");
                         (container.parse().unwrap(), host.parse().unwrap())
                     })
