@@ -73,7 +73,8 @@ impl Compose {
                 ports
                     .iter()
                     .map(|p| {
-                        let text = interpolate(p.as_str().expect("ports are strings"), &HashMap::new());
+                        let text =
+                            interpolate(p.as_str().expect("ports are strings"), &HashMap::new());
                         let (host, container) = text.split_once(':').expect("HOST:CONTAINER");
                         (container.parse().unwrap(), host.parse().unwrap())
                     })

@@ -138,7 +138,8 @@ impl Llm {
         }
     }
 
-    /// One chat call, in a `chat {model}` CLIENT span carrying the GenAI attributes.
+    /// One chat call, in a `chat {model}` span (CLIENT for a remote API, INTERNAL for the
+    /// in-process mock) carrying the GenAI attributes.
     pub async fn chat(
         &self,
         messages: &[Message],
