@@ -7,7 +7,7 @@
 #   OTELCOL_CACHE_DIR   where binaries are kept (default: ~/.cache/rust-agent-tracing)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OTELCOL_VERSION=0.159.0   # must equal the versions in builder-config.yaml and the compose image tag
+OTELCOL_VERSION=0.162.0   # must equal the versions in builder-config.yaml and the compose image tag
 manifest="$here/builder-config.yaml"
 
 key="$(cat "$manifest" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
