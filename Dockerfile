@@ -6,8 +6,8 @@
 #   planner  — reduces the workspace to a dependency "recipe"
 #   builder  — builds the dependencies from the recipe (a cached layer that changes only when
 #              Cargo.toml/Cargo.lock do), then our code, with --locked
-#   runtime  — distroless: glibc, CA certificates (for HTTPS to OpenAI) and a non-root user,
-#              no shell; the binary checks its own health (`--healthcheck`).
+#   runtime  — Debian slim with CA certificates (for HTTPS to OpenAI) and a non-root user; no
+#              curl: the binary checks its own health (`--healthcheck`).
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
@@ -26,12 +26,16 @@ COPY . .
 RUN cargo build --release --locked --package ${SERVICE} --bin ${SERVICE} \
  && cp target/release/${SERVICE} /app/service
 
-FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
+FROM debian:bookworm-slim AS runtime
 ARG SERVICE
 ARG PORT
 LABEL org.opencontainers.image.title="${SERVICE}"
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home app
 COPY --from=builder /app/service /usr/local/bin/service
-USER nonroot:nonroot
+USER app
 ENV PORT=${PORT}
 EXPOSE ${PORT}
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=5 \

@@ -229,7 +229,7 @@ fn the_dockerfile_builds_a_binary_the_workspace_has() {
         "cargo chef cook",
         "--bin ${SERVICE}",
         "COPY --from=builder /app/service /usr/local/bin/service",
-        "USER nonroot",
+        "USER app",
         "ENTRYPOINT [\"/usr/local/bin/service\"]",
     ] {
         assert!(dockerfile.contains(needle), "Dockerfile lacks {needle:?}");
