@@ -139,10 +139,6 @@ impl<S: Send + 'static, E: NodeError> Graph<S, E> {
         }
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// Runs the state from START to END, one node at a time.
     pub async fn run(&self, state: S) -> Result<S, GraphError<E>> {
         let span = tracing::info_span!(

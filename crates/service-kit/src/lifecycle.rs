@@ -7,11 +7,7 @@ use tokio::net::TcpListener;
 use telemetry::Telemetry;
 
 /// Runs the server until SIGTERM or Ctrl-C, drains it, then flushes telemetry.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    telemetry: Telemetry,
-) -> std::io::Result<()> {
+async fn serve(listener: TcpListener, app: Router, telemetry: Telemetry) -> std::io::Result<()> {
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
@@ -21,7 +17,7 @@ pub async fn serve(
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM — what `docker stop` sends.
-pub async fn shutdown_signal() {
+async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
             tracing::warn!(%error, "cannot listen for Ctrl-C");

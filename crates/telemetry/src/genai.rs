@@ -83,7 +83,7 @@ pub(crate) fn init_capture() -> Result<ContentCapture, TelemetryError> {
 }
 
 /// The mode in force (`NoContent` until [`crate::init`] ran: off unless switched on).
-pub fn content_capture() -> ContentCapture {
+fn content_capture() -> ContentCapture {
     CAPTURE.get().copied().unwrap_or(ContentCapture::NoContent)
 }
 

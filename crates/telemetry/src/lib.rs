@@ -33,8 +33,7 @@ pub use propagation::{ClientBuilder, extract_context, traced_client};
 pub use reqwest_tracing::OtelName;
 pub use setup::{Telemetry, TelemetryError, init};
 
-/// Re-exported so services record attributes and status without depending on the SDK crates.
-pub use opentelemetry::trace::Status;
+/// Re-exported so services record attributes without depending on tracing-opentelemetry.
 pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The trace id of the current span as 32 lowercase hex digits, or `None` when there is no
@@ -56,7 +55,7 @@ pub use opentelemetry::{Array, StringValue, Value};
 /// Marks `span` as failed: status ERROR with `message`, and `error.type` set to a
 /// low-cardinality `error_type`. One helper so every layer records failures the same way.
 pub fn record_error(span: &tracing::Span, error_type: &str, message: impl std::fmt::Display) {
-    span.set_status(Status::error(message.to_string()));
+    span.set_status(opentelemetry::trace::Status::error(message.to_string()));
     span.set_attribute(semconv::ERROR_TYPE, error_type.to_owned());
 }
 

@@ -54,11 +54,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are being exported (false under `OTEL_SDK_DISABLED=true`).
-    pub fn is_enabled(&self) -> bool {
-        self.provider.is_some()
-    }
-
     /// Flushes every queued span and stops the exporter. Runs on a blocking thread because the
     /// SDK's shutdown blocks until the export finishes.
     pub async fn shutdown(self) {
