@@ -22,8 +22,31 @@ fn variables_read_by(service: &str) -> BTreeSet<String> {
         other => panic!("unknown service {other}"),
     };
     own.into_iter()
+        .chain(service_kit::config::env_vars::<
+            service_kit::serve::ServerLimits,
+        >())
         .chain(telemetry::ENV_VARS.iter().map(|v| v.to_string()))
         .collect()
+}
+
+#[test]
+fn the_stop_grace_period_outlasts_the_drain_deadline_and_the_flush() {
+    let compose = Compose::load();
+    for service in OUR_SERVICES {
+        let grace = compose.service(service)["stop_grace_period"]
+            .as_str()
+            .and_then(|v| v.strip_suffix('s'))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{service}: stop_grace_period in whole seconds"));
+        let drain_ms: u64 = compose.environment(service, &HashMap::new())["SHUTDOWN_TIMEOUT_MS"]
+            .parse()
+            .unwrap();
+        let flush_ms = telemetry::SHUTDOWN_FLUSH_TIMEOUT.as_millis() as u64;
+        assert!(
+            grace * 1000 > drain_ms + flush_ms,
+            "{service}: {grace} s grace < {drain_ms} ms drain + {flush_ms} ms flush"
+        );
+    }
 }
 
 const OUR_SERVICES: [&str; 2] = ["orchestrator", "agent-service"];

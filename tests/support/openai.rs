@@ -51,6 +51,17 @@ pub enum Behaviour {
     EndlessTools,
     /// Asks for a tool that does not exist, then answers.
     UnknownTool,
+    /// 200 with a body that never ends (a JSON string that keeps growing).
+    Endless,
+    /// An error with this status whose `code` and `message` are chosen by the test (provider
+    /// text with newlines, markup, or content).
+    ProviderText {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// 200 with a body that is not a completion but quotes this text (like a proxy's page).
+    MalformedWith(String),
 }
 
 #[derive(Clone)]
@@ -142,6 +153,35 @@ async fn chat(
             return response;
         }
         Behaviour::Slow(delay) => tokio::time::sleep(*delay).await,
+        Behaviour::Endless => {
+            let head =
+                futures::stream::once(async { Ok::<_, std::io::Error>("{\"id\": \"".into()) });
+            let tail = futures::stream::repeat_with(|| Ok(bytes_of(64 * 1024)));
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                axum::body::Body::from_stream(futures::StreamExt::chain(head, tail)),
+            )
+                .into_response();
+        }
+        Behaviour::ProviderText {
+            status,
+            code,
+            message,
+        } => {
+            let body = json!({ "error": {
+                "message": message, "type": "server_error", "param": null, "code": code
+            }});
+            return (StatusCode::from_u16(*status).unwrap(), Json(body)).into_response();
+        }
+        Behaviour::MalformedWith(text) => {
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                format!("{{\"unexpected\": \"{text}\""),
+            )
+                .into_response();
+        }
         Behaviour::Malformed => {
             return (
                 StatusCode::OK,
@@ -153,6 +193,11 @@ async fn chat(
         _ => {}
     }
     Json(completion(&body, n, &shared.behaviour)).into_response()
+}
+
+/// `n` bytes of `x`, as a body chunk.
+fn bytes_of(n: usize) -> axum::body::Bytes {
+    axum::body::Bytes::from(vec![b'x'; n])
 }
 
 fn completion(body: &Value, n: usize, behaviour: &Behaviour) -> Value {

@@ -172,6 +172,19 @@ impl Service {
         self.output.lock().unwrap().clone()
     }
 
+    /// Waits (up to `timeout`) until the process has printed `needle`; returns whether it did.
+    /// Output is read on background threads, so a line printed just now may still be in flight.
+    pub async fn printed(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.output().contains(needle) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }

@@ -85,6 +85,8 @@ pub enum LlmError {
     Api { status: u16, code: String },
     #[error("the model API sent a response we cannot read: {0}")]
     Malformed(String),
+    #[error("the model API's response is larger than {} KiB", .0 / 1024)]
+    TooLarge(usize),
 }
 
 impl LlmError {
@@ -97,6 +99,7 @@ impl LlmError {
             Self::Api { status, .. } if *status >= 500 => "llm_server_error",
             Self::Api { .. } => "llm_api_error",
             Self::Malformed(_) => "llm_malformed_response",
+            Self::TooLarge(_) => "llm_response_too_large",
         }
     }
 }
@@ -433,6 +436,10 @@ impl std::fmt::Debug for OpenAiLlm {
     }
 }
 
+/// Model responses above this are refused (502 `llm_response_too_large`): a long completion is
+/// tens of KiB, and a huge or endless body must not grow the agent's memory or reach the caller.
+pub const MAX_LLM_RESPONSE_BYTES: usize = 1024 * 1024;
+
 /// Retries after a 429 (waiting out `Retry-After`), a 5xx or a refused connection, done by
 /// async-openai's own retry layer; the whole call, waits included, is bounded by the timeout.
 const LLM_RETRIES: usize = 2;
@@ -444,9 +451,17 @@ impl OpenAiLlm {
             .with_api_base(base_url);
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            // A redirect would re-send the key and the conversation elsewhere: an error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a default reqwest client builds");
-        let service = OpenAIRetryLayer::new(LLM_RETRIES).layer(ReqwestService::new(http));
+        let service = OpenAIRetryLayer::new(LLM_RETRIES).layer(
+            tower::ServiceBuilder::new()
+                .map_response(|response| {
+                    service_kit::upstream::limit_body(response, MAX_LLM_RESPONSE_BYTES)
+                })
+                .service(ReqwestService::new(http)),
+        );
         let url = reqwest::Url::parse(base_url).ok();
         Self {
             client: async_openai::Client::with_config(config).with_http_service(service),
@@ -578,6 +593,9 @@ fn from_openai_response(response: CreateChatCompletionResponse) -> Result<Comple
 fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration) -> LlmError {
     use async_openai::error::OpenAIError;
     match error {
+        OpenAIError::Reqwest(e) if service_kit::upstream::is_too_large(&e) => {
+            LlmError::TooLarge(MAX_LLM_RESPONSE_BYTES)
+        }
         OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Timeout(timeout),
         OpenAIError::Reqwest(e) => match e.status() {
             Some(status) => LlmError::Api {
@@ -588,11 +606,7 @@ fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration)
         },
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
-            let code = api
-                .api_error
-                .code
-                .or(api.api_error.r#type)
-                .unwrap_or_else(|| "unknown".to_owned());
+            let code = provider_code(api.api_error.code.or(api.api_error.r#type));
             match status {
                 401 | 403 => LlmError::Unauthorized { status, code },
                 429 => LlmError::RateLimited { code },
@@ -615,9 +629,40 @@ fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration)
     }
 }
 
+/// The provider's error code, kept only if it looks like one (`invalid_api_key`,
+/// `rate_limit_exceeded`): it is the provider's text, and it reaches our logs and error bodies,
+/// where a newline or markup in it could forge a line.
+fn provider_code(code: Option<String>) -> String {
+    match code {
+        Some(code)
+            if !code.is_empty()
+                && code.len() <= 64
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
+        {
+            code
+        }
+        Some(_) => "unrecognised_code".to_owned(),
+        None => "unknown".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provider_codes_are_kept_only_when_they_look_like_codes() {
+        assert_eq!(
+            provider_code(Some("invalid_api_key".into())),
+            "invalid_api_key"
+        );
+        assert_eq!(provider_code(None), "unknown");
+        for forged in ["x\nERROR forged line", "<b>", "", &"a".repeat(65)] {
+            assert_eq!(provider_code(Some(forged.to_owned())), "unrecognised_code");
+        }
+    }
 
     #[tokio::test]
     async fn mock_calls_a_tool_then_answers_from_its_result() {

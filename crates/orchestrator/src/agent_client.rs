@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest_middleware::ClientWithMiddleware;
 use reqwest_retry::{
-    RetryTransientMiddleware, Retryable, RetryableStrategy, policies::ExponentialBackoff,
+    Jitter, RetryTransientMiddleware, Retryable, RetryableStrategy, policies::ExponentialBackoff,
 };
 use serde::{Deserialize, Serialize};
 use telemetry::ClientBuilder;
@@ -26,6 +26,17 @@ struct AgentResponse {
     answer: String,
 }
 
+/// Connect retries wait 200 ms, 400 ms, 800 ms, then 1 s each: with the default 6 retries the
+/// last attempt is 4.4 s after the first, enough to ride out an agent container's restart. No
+/// jitter: these are per-request retries against one refused port, and a fixed schedule is one
+/// the README and the tests can state exactly.
+pub(crate) const CONNECT_RETRY_FIRST_WAIT: Duration = Duration::from_millis(200);
+pub(crate) const CONNECT_RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// Agent answers above this are refused (502 `agent_response_too_large`): a real answer is a
+/// few KiB, and an endless or huge body must not grow the orchestrator's memory.
+pub(crate) const MAX_AGENT_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct AgentClient {
     http: ClientWithMiddleware,
@@ -39,13 +50,21 @@ impl AgentClient {
     pub fn new(base_url: reqwest::Url, timeout: Duration, connect_retries: u32) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            // A redirect would re-send the question, the session baggage and `traceparent` to
+            // wherever it points: between our services it is an error (502), never followed.
+            .redirect(reqwest::redirect::Policy::none())
+            // The agent closes idle keep-alive connections after its header read timeout
+            // (10 s by default): stop reusing them well before, never racing its close.
+            .pool_idle_timeout(Duration::from_secs(5))
             .build()
             .expect("a reqwest client without TLS options always builds");
         let url = base_url
             .join("agent")
             .expect("joining a relative path to an http URL");
         let backoff = ExponentialBackoff::builder()
-            .retry_bounds(Duration::from_millis(50), Duration::from_millis(500))
+            .retry_bounds(CONNECT_RETRY_FIRST_WAIT, CONNECT_RETRY_MAX_WAIT)
+            .base(2)
+            .jitter(Jitter::None)
             .build_with_max_retries(connect_retries);
         let retry =
             RetryTransientMiddleware::new_with_policy_and_strategy(backoff, RetryConnectErrors);
@@ -73,10 +92,23 @@ impl AgentClient {
         if !status.is_success() {
             return Err(AgentCallError::Status(status.as_u16()));
         }
-        let body: AgentResponse = response
-            .json()
+        let body = service_kit::upstream::limit_body(response, MAX_AGENT_RESPONSE_BYTES)
+            .bytes()
             .await
-            .map_err(|e| AgentCallError::InvalidResponse(e.to_string()))?;
+            .map_err(|error| {
+                if service_kit::upstream::is_too_large(&error) {
+                    AgentCallError::TooLarge(MAX_AGENT_RESPONSE_BYTES)
+                } else if error.is_timeout() {
+                    AgentCallError::Timeout(self.timeout)
+                } else {
+                    AgentCallError::InvalidResponse
+                }
+            })?;
+        let body: AgentResponse = serde_json::from_slice(&body).map_err(|error| {
+            // The detail is for the operator (log line and span event), not the caller.
+            tracing::warn!(detail = %error, "the agent's response is not an /agent answer");
+            AgentCallError::InvalidResponse
+        })?;
         Ok(body.answer)
     }
 }

@@ -20,8 +20,10 @@ pub enum AgentCallError {
     Timeout(Duration),
     #[error("the agent service answered HTTP {0}")]
     Status(u16),
-    #[error("the agent service sent an unreadable response: {0}")]
-    InvalidResponse(String),
+    #[error("the agent service sent a response that is not an /agent answer")]
+    InvalidResponse,
+    #[error("the agent service's response is larger than {} KiB", .0 / 1024)]
+    TooLarge(usize),
 }
 
 impl AgentCallError {
@@ -38,7 +40,8 @@ impl AgentCallError {
             Self::Unreachable => "agent_unreachable",
             Self::Timeout(_) => "timeout",
             Self::Status(_) => "agent_error_status",
-            Self::InvalidResponse(_) => "agent_invalid_response",
+            Self::InvalidResponse => "agent_invalid_response",
+            Self::TooLarge(_) => "agent_response_too_large",
         }
     }
 }
@@ -72,8 +75,11 @@ impl IntoResponse for ApiError {
                 AgentCallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "agent_timeout"),
                 AgentCallError::Unreachable => (StatusCode::BAD_GATEWAY, "agent_unreachable"),
                 AgentCallError::Status(_) => (StatusCode::BAD_GATEWAY, "agent_error"),
-                AgentCallError::InvalidResponse(_) => {
+                AgentCallError::InvalidResponse => {
                     (StatusCode::BAD_GATEWAY, "agent_invalid_response")
+                }
+                AgentCallError::TooLarge(_) => {
+                    (StatusCode::BAD_GATEWAY, "agent_response_too_large")
                 }
             },
             // A graph that loops or routes nowhere is our bug, not the caller's or the agent's.

@@ -36,7 +36,8 @@ pub struct AskRequest {
 pub struct AskResponse {
     pub answer: String,
     pub session_id: String,
-    /// The trace to look up in a backend (32 hex digits); absent when tracing is disabled.
+    /// The trace to look up in a backend (32 hex digits); absent when nothing of it is exported:
+    /// tracing disabled, or the caller's `traceparent` marked the trace as not sampled.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[0-9a-f]{32}$")]
     pub trace_id: Option<String>,

@@ -2,13 +2,21 @@
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, FromRequest, rejection::JsonRejection},
+    extract::DefaultBodyLimit,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+pub use crate::json::ApiJson;
+use crate::log_limit::LogLimit;
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -27,11 +35,25 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// Builds the error response. Server errors are logged here, once; the caller's mistakes (4xx)
-/// are not logged at all.
-pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
-    if status.is_server_error() {
-        tracing::error!(status = status.as_u16(), code, %message, "request failed");
+/// Server-error log lines per error code, at most one per this interval.
+pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Builds the error response. Server errors are logged here, at most once per code per
+/// [`FAILURE_LOG_INTERVAL`] with a count of the ones held back (each still has its trace);
+/// the caller's mistakes (4xx) are not logged at all.
+pub fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
+    static FAILURES: LazyLock<LogLimit> = LazyLock::new(|| LogLimit::new(FAILURE_LOG_INTERVAL));
+    if status.is_server_error()
+        && let Some(held_back) = FAILURES.due(code, Instant::now())
+    {
+        tracing::error!(
+            status = status.as_u16(),
+            code,
+            %message,
+            similar_failures_not_logged = held_back,
+            "request failed (each failure code is logged at most every {}s)",
+            FAILURE_LOG_INTERVAL.as_secs()
+        );
     }
     let body = ErrorBody {
         error: ErrorDetail {
@@ -52,6 +74,15 @@ pub struct BadRequest {
 }
 
 impl BadRequest {
+    /// Any 4xx with its code and a fixed message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// Well-formed JSON that breaks a rule of ours: 422.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -62,35 +93,11 @@ impl BadRequest {
     }
 }
 
-/// Body rejections keep axum's status (400 syntax, 415 content type, 413 size, 422 shape) and
-/// its message, which names the offending field, in our error shape.
-impl From<JsonRejection> for BadRequest {
-    fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let code = match status {
-            StatusCode::BAD_REQUEST => "invalid_json",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            _ => "invalid_body",
-        };
-        Self {
-            status,
-            code,
-            message: rejection.body_text(),
-        }
-    }
-}
-
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
         error_response(self.status, self.code, self.message)
     }
 }
-
-/// `axum::Json`, but a rejected body comes back in our error shape.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(BadRequest))]
-pub struct ApiJson<T>(pub T);
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -127,6 +134,9 @@ pub enum ErrorResponses {
     /// The body is not JSON.
     #[response(status = 400)]
     NotJson(ErrorBody),
+    /// The body did not arrive within the server's body read timeout.
+    #[response(status = 408)]
+    BodyTimeout(ErrorBody),
     /// The body is over 64 KiB.
     #[response(status = 413)]
     TooLarge(ErrorBody),

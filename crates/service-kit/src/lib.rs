@@ -5,6 +5,9 @@
 //!   them and the SERVER-span layer around a service's own routes.
 //! - [`config`]: a typed config struct from environment variables, with errors that name the
 //!   variable, and the list of variables it reads.
+//! - [`serve`]: the HTTP server loop with its limits (header and body read timeouts, a
+//!   connection limit, a drain deadline).
+//! - [`upstream`]: a size cap on the bodies of responses from services we call.
 //! - [`lifecycle`]: start telemetry, serve until SIGTERM/Ctrl-C, drain, flush; and the
 //!   `--healthcheck` mode container health checks call.
 //!
@@ -12,8 +15,12 @@
 
 pub mod api;
 pub mod config;
+mod json;
 pub mod lifecycle;
+mod log_limit;
+pub mod serve;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upstream;
 
 pub use lifecycle::run;

@@ -1,19 +1,27 @@
 //! Serve until asked to stop, then lose nothing: stop accepting, let in-flight requests finish
-//! (their spans end), and only then flush the span pipeline.
+//! (their spans end) within the drain deadline, and only then flush the span pipeline.
 
 use axum::Router;
 use tokio::net::TcpListener;
 
 use telemetry::Telemetry;
 
-/// Runs the server until SIGTERM or Ctrl-C, drains it, then flushes telemetry.
-async fn serve(listener: TcpListener, app: Router, telemetry: Telemetry) -> std::io::Result<()> {
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    tracing::info!("server drained; flushing telemetry");
+use crate::serve::{Drained, ServerLimits, serve};
+
+/// Runs the server until SIGTERM or Ctrl-C, drains it (bounded), then flushes telemetry.
+async fn serve_then_flush(
+    listener: TcpListener,
+    app: Router,
+    limits: &ServerLimits,
+    telemetry: Telemetry,
+) {
+    match serve(listener, app, limits, shutdown_signal()).await {
+        Drained::Clean => tracing::info!("server drained; flushing telemetry"),
+        Drained::Cut(_) => {
+            tracing::info!("server stopped at the drain deadline; flushing telemetry")
+        }
+    }
     telemetry.shutdown().await;
-    served
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM — what `docker stop` sends.
@@ -81,6 +89,14 @@ pub async fn run<E: std::fmt::Display>(
             return ExitCode::FAILURE;
         }
     };
+    let limits = match ServerLimits::from_vars(std::env::vars()) {
+        Ok(limits) => limits,
+        Err(error) => {
+            tracing::error!("{service_name}: {error}");
+            telemetry.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match TcpListener::bind(("0.0.0.0", port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -90,13 +106,8 @@ pub async fn run<E: std::fmt::Display>(
         }
     };
     tracing::info!(port, version = service_version, "{service_name} listening");
-    match serve(listener, app, telemetry).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "{service_name}: server failed");
-            ExitCode::FAILURE
-        }
-    }
+    serve_then_flush(listener, app, &limits, telemetry).await;
+    ExitCode::SUCCESS
 }
 
 async fn healthcheck(port: u16) -> std::process::ExitCode {

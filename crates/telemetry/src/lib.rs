@@ -31,20 +31,20 @@ pub use propagation::{ClientBuilder, extract_context, traced_client};
 /// Per-request CLIENT span name (`.with_extension(OtelName("POST /agent".into()))`); without
 /// it the span is named after the method alone, which never leaks a path.
 pub use reqwest_tracing::OtelName;
-pub use setup::{Telemetry, TelemetryError, init};
+pub use setup::{SHUTDOWN_FLUSH_TIMEOUT, Telemetry, TelemetryError, init};
 
 /// Re-exported so services record attributes without depending on tracing-opentelemetry.
 pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// The trace id of the current span as 32 lowercase hex digits, or `None` when there is no
-/// recording trace (e.g. `OTEL_SDK_DISABLED=true`). Returned to callers so a user can paste it
-/// into a tracing backend's search box.
+/// The trace id of the current span as 32 lowercase hex digits, or `None` when nothing of this
+/// trace is exported: no recording trace (`OTEL_SDK_DISABLED=true`), or a trace the caller's
+/// `traceparent` marked as not sampled. Returned to callers so a user can paste it into a
+/// tracing backend's search box — so never an id that no backend will have.
 pub fn current_trace_id() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
     let context = tracing::Span::current().context();
     let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
+    (span_context.is_valid() && span_context.is_sampled())
         .then(|| span_context.trace_id().to_string())
 }
 

@@ -19,7 +19,12 @@ use opentelemetry_sdk::{
     resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
     trace::{BatchSpanProcessor, SdkTracerProvider},
 };
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    filter::{LevelFilter, Targets},
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 use crate::{
     semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION},
@@ -28,7 +33,7 @@ use crate::{
 
 /// Spans never carry more than this after a shutdown request: the flush is bounded so a dead
 /// Collector cannot hold a stopping container past its grace period.
-const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -90,7 +95,7 @@ pub fn init(
         .with_target(false)
         // Colour codes only on a terminal, never in `docker logs` or a file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+        .with_filter(console_filter());
 
     let capture = crate::genai::init_capture()?;
     if sdk_disabled()? {
@@ -116,8 +121,13 @@ pub fn init(
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
-        // INFO spans are the trace; crates' DEBUG/TRACE spans stay out whatever RUST_LOG says.
-        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+        // INFO spans are the trace; crates' DEBUG/TRACE spans stay out whatever RUST_LOG says,
+        // and so do the events of crates that log provider bodies (they would become span
+        // events carrying content).
+        .with_filter(QUIET_TARGETS.iter().fold(
+            Targets::new().with_default(LevelFilter::INFO),
+            |targets, target| targets.with_target(*target, LevelFilter::OFF),
+        ));
 
     tracing_subscriber::registry()
         .with(console)
@@ -127,6 +137,32 @@ pub fn init(
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+/// Crates whose log lines carry what a provider sent: async-openai logs raw error bodies (WARN)
+/// and, on a response it cannot parse, the whole body (ERROR) — prompts and answers included,
+/// whatever the content-capture switch says. Off unless `RUST_LOG` names them.
+const QUIET_TARGETS: &[&str] = &["async_openai"];
+
+/// Crates that log a WARN line per event we already record better: reqwest-retry logs every
+/// connect retry, while each attempt is its own failed CLIENT span and the request's failure is
+/// logged once (rate-limited) by `service-kit`. ERROR only unless `RUST_LOG` names them.
+const TERSE_TARGETS: &[&str] = &["reqwest_retry"];
+
+/// `RUST_LOG` (default `info`) for the console, with [`QUIET_TARGETS`] off and
+/// [`TERSE_TARGETS`] at ERROR unless named there.
+fn console_filter() -> EnvFilter {
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_default();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let defaults = QUIET_TARGETS
+        .iter()
+        .map(|target| format!("{target}=off"))
+        .chain(TERSE_TARGETS.iter().map(|target| format!("{target}=error")));
+    defaults
+        .filter(|directive| !rust_log.contains(directive.split('=').next().unwrap_or_default()))
+        .fold(filter, |filter, directive| {
+            filter.add_directive(directive.parse().expect("a static directive"))
+        })
 }
 
 /// Our defaults first, then `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME`: later wins, so

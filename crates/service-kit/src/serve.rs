@@ -1,0 +1,215 @@
+//! The HTTP server loop, with every edge bounded: `axum::serve` accepts without limit and cannot
+//! set hyper's timeouts, so this is its loop (the axum `serve-with-hyper` example's shape) plus
+//! the four limits a public-facing service needs:
+//!
+//! - **header read timeout** (hyper's own): a client that sends part of the headers — or an
+//!   idle keep-alive connection that sends nothing — is closed after it;
+//! - **body read deadline** (tower-http's `RequestBodyDeadlineLayer`): the whole body must
+//!   arrive within it, however slowly it trickles; the JSON extractor answers 408 past it;
+//! - **connection limit**: at most this many connections are open; further ones wait in the
+//!   kernel's accept backlog instead of exhausting file descriptors;
+//! - **drain deadline**: after the shutdown signal, in-flight requests get this long to finish;
+//!   then their connections are cut (their spans end as they are dropped) so the flush that
+//!   follows still fits in the container's stop grace period.
+
+use std::{future::Future, pin::pin, sync::Arc, time::Duration};
+
+use axum::{Router, body::Body, extract::Request};
+use hyper::server::conn::http1;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use serde::Deserialize;
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
+use tower::{Layer, ServiceExt};
+use tower_http::timeout::RequestBodyDeadlineLayer;
+
+/// The server's limits, from the environment (the same variables for both services).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerLimits {
+    /// `HTTP_HEADER_READ_TIMEOUT_MS`: the request line and headers must arrive within this; it
+    /// is also how long an idle keep-alive connection stays open.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub http_header_read_timeout_ms: u64,
+    /// `HTTP_BODY_READ_TIMEOUT_MS`: the whole request body must arrive within this (408 after).
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub http_body_read_timeout_ms: u64,
+    /// `HTTP_MAX_CONNECTIONS`: open connections at most; keep it below `ulimit -n`.
+    #[serde(default = "default_max_connections")]
+    pub http_max_connections: usize,
+    /// `SHUTDOWN_TIMEOUT_MS`: after SIGTERM, how long in-flight requests may run before they
+    /// are cut. The span flush after it takes at most 5 s more (`telemetry`), so the total
+    /// stays inside compose's `stop_grace_period` (20 s).
+    #[serde(default = "default_shutdown_timeout_ms")]
+    pub shutdown_timeout_ms: u64,
+}
+
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_body_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_shutdown_timeout_ms() -> u64 {
+    10_000
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            http_header_read_timeout_ms: default_header_read_timeout_ms(),
+            http_body_read_timeout_ms: default_body_read_timeout_ms(),
+            http_max_connections: default_max_connections(),
+            shutdown_timeout_ms: default_shutdown_timeout_ms(),
+        }
+    }
+}
+
+impl ServerLimits {
+    /// Parses the limits from variables, refusing zeros (a zero timeout or limit would make the
+    /// service unusable, never what was meant).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let limits: Self = crate::config::from_vars(vars)?;
+        for (name, value) in [
+            (
+                "HTTP_HEADER_READ_TIMEOUT_MS",
+                limits.http_header_read_timeout_ms,
+            ),
+            (
+                "HTTP_BODY_READ_TIMEOUT_MS",
+                limits.http_body_read_timeout_ms,
+            ),
+            ("HTTP_MAX_CONNECTIONS", limits.http_max_connections as u64),
+            ("SHUTDOWN_TIMEOUT_MS", limits.shutdown_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(crate::config::ConfigError(format!(
+                    "{name} must be greater than 0"
+                )));
+            }
+        }
+        Ok(limits)
+    }
+
+    fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_header_read_timeout_ms)
+    }
+    fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_body_read_timeout_ms)
+    }
+    fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+}
+
+/// How the drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every in-flight request finished.
+    Clean,
+    /// The deadline passed; this many connections were cut.
+    Cut(usize),
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains within the deadline.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &ServerLimits,
+    shutdown: impl Future<Output = ()>,
+) -> Drained {
+    let service = TowerToHyperService::new(
+        RequestBodyDeadlineLayer::new(limits.body_read_timeout())
+            .layer(app)
+            .map_request(|request: Request<_>| request.map(Body::new)),
+    );
+    // HTTP/1.1 only: what every client of these services speaks. (hyper-util's auto builder
+    // would add h2c, but it first waits for the client's first bytes with no timeout at all.)
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout());
+
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.http_max_connections));
+    let mut connections = JoinSet::new();
+    let mut listener = listener;
+    let mut shutdown = pin!(shutdown);
+    loop {
+        // A slot first, then a connection: past the limit, new clients wait in the backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            // axum's accept: retries on transient errors, sleeps a second on EMFILE.
+            (stream, _) = axum::serve::Listener::accept(&mut listener) => stream,
+            () = &mut shutdown => break,
+        };
+        let connection =
+            graceful.watch(builder.serve_connection(TokioIo::new(stream), service.clone()));
+        connections.spawn(async move {
+            // An error here is the client's (reset, timeout, bad framing): nothing to report.
+            let _ = connection.await;
+            drop(slot);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    tracing::info!(
+        open_connections = connections.len(),
+        "stopped accepting; draining"
+    );
+    match tokio::time::timeout(limits.shutdown_timeout(), graceful.shutdown()).await {
+        Ok(()) => Drained::Clean,
+        Err(_) => {
+            let cut = connections.len();
+            connections.shutdown().await;
+            tracing::warn!(
+                cut_connections = cut,
+                deadline_ms = limits.shutdown_timeout_ms,
+                "drain deadline passed; in-flight requests were cut"
+            );
+            Drained::Cut(cut)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn limits_have_documented_defaults_and_refuse_zero() {
+        let limits = ServerLimits::from_vars(vars(&[])).unwrap();
+        assert_eq!(limits.http_header_read_timeout_ms, 10_000);
+        assert_eq!(limits.http_body_read_timeout_ms, 10_000);
+        assert_eq!(limits.http_max_connections, 1024);
+        assert_eq!(limits.shutdown_timeout_ms, 10_000);
+        for name in [
+            "HTTP_HEADER_READ_TIMEOUT_MS",
+            "HTTP_BODY_READ_TIMEOUT_MS",
+            "HTTP_MAX_CONNECTIONS",
+            "SHUTDOWN_TIMEOUT_MS",
+        ] {
+            let error = ServerLimits::from_vars(vars(&[(name, "0")]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{error}");
+        }
+    }
+}
