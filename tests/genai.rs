@@ -248,3 +248,26 @@ async fn one_session_id_groups_two_traces_into_one_conversation() {
             .all(|s| s.str_attr("gen_ai.conversation.id") == Some(generated))
     );
 }
+
+#[tokio::test]
+async fn no_span_carries_an_attribute_key_twice() {
+    for capture in ["NO_CONTENT", "SPAN_ONLY", "SPAN_AND_EVENT"] {
+        let otlp = FakeOtlp::start().await;
+        let stack = start(&otlp, Some(capture)).await;
+        for body in [
+            json!({ "question": QUESTION }),
+            json!({ "question": QUESTION, "session_id": "conv-dup" }),
+        ] {
+            let (_, trace) = stack.ask_traced(&otlp, &body).await;
+            for span in &trace {
+                assert!(
+                    span.duplicate_keys.is_empty(),
+                    "{capture}: {} {} repeats {:?}",
+                    span.service,
+                    span.name,
+                    span.duplicate_keys
+                );
+            }
+        }
+    }
+}

@@ -72,7 +72,9 @@ async fn http_spans_follow_the_http_semantic_conventions() {
         Some(i64::from(stack.orchestrator.port))
     );
 
+    // `{method} {url.template}` only with `url.template` set (HTTP conventions, span name).
     let client = find(&trace, "orchestrator", "POST /agent");
+    assert_eq!(client.str_attr("url.template"), Some("/agent"));
     assert_eq!(client.str_attr("http.request.method"), Some("POST"));
     assert_eq!(client.str_attr("server.address"), Some("127.0.0.1"));
     assert_eq!(
@@ -229,4 +231,59 @@ async fn sigterm_flushes_every_span_and_exits_zero() {
 
     let trace = of_trace(&otlp.spans(), &trace_id);
     assert_ask_tree(&trace);
+}
+
+#[tokio::test]
+async fn probes_make_no_spans_but_refused_requests_keep_theirs() {
+    let otlp = FakeOtlp::start().await;
+    let stack = Stack::start(&otlp.base_url(), &[]).await;
+    let client = reqwest::Client::new();
+    for service in [&stack.orchestrator, &stack.agent] {
+        for path in ["/health", "/openapi.json", "/health", "/health"] {
+            let response = client.get(service.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+        }
+        // The container health check: the binary's own probe of /health.
+        let status = std::process::Command::new(e2e::binary(if service.port == stack.agent.port {
+            "agent-service"
+        } else {
+            "orchestrator"
+        }))
+        .arg("--healthcheck")
+        .env("PORT", service.port.to_string())
+        .status()
+        .unwrap();
+        assert!(status.success());
+    }
+    // A refused request (422) and an unknown path (404) are real traffic: traced.
+    let (status, _) = stack.ask(&json!({ "question": "  " }), None).await;
+    assert_eq!(status, 422);
+    let response = client
+        .get(stack.orchestrator.url("/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    // And one whole /ask, whose spans arriving means everything before them was exported.
+    stack
+        .ask_traced(&otlp, &json!({ "question": "Find me a good restaurant" }))
+        .await;
+    let spans = otlp
+        .wait_for(Duration::from_secs(10), |spans| {
+            spans.iter().any(|s| {
+                s.name == "POST /ask" && s.int_attr("http.response.status_code") == Some(422)
+            }) && spans.iter().any(|s| s.name == "GET")
+        })
+        .await;
+    for span in &spans {
+        let route = span.str_attr("http.route").unwrap_or_default();
+        assert!(
+            !matches!(route, "/health" | "/openapi.json") && !span.name.contains("/health"),
+            "a probe made a span: {} {}",
+            span.service,
+            span.name
+        );
+    }
+    let not_found = spans.iter().find(|s| s.name == "GET").unwrap();
+    assert_eq!(not_found.int_attr("http.response.status_code"), Some(404));
 }

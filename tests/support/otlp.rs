@@ -47,6 +47,8 @@ pub struct CapturedSpan {
     pub name: String,
     pub kind: SpanKind,
     pub attributes: HashMap<String, AttrValue>,
+    /// Attribute keys that appear more than once on the wire (the map above keeps one).
+    pub duplicate_keys: Vec<String>,
     /// `true` when the span status is ERROR.
     pub is_error: bool,
     pub status_message: String,
@@ -307,6 +309,7 @@ fn flatten(request: ExportTraceServiceRequest) -> Vec<CapturedSpan> {
                         ProtoKind::Consumer => SpanKind::Consumer,
                     },
                     name: span.name,
+                    duplicate_keys: duplicates(span.attributes.iter().map(|kv| kv.key.as_str())),
                     attributes: span
                         .attributes
                         .into_iter()
@@ -332,6 +335,16 @@ fn flatten(request: ExportTraceServiceRequest) -> Vec<CapturedSpan> {
         }
     }
     out
+}
+
+fn duplicates<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut repeated: Vec<String> = keys
+        .filter(|key| !seen.insert(*key))
+        .map(str::to_owned)
+        .collect();
+    repeated.dedup();
+    repeated
 }
 
 fn convert(value: Option<AnyValue>) -> AttrValue {

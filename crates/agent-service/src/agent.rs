@@ -59,7 +59,7 @@ impl Agent {
     }
 
     /// Runs one turn and returns the model's final answer.
-    pub async fn run(&self, message: &str, session_id: &str) -> Result<String, AgentError> {
+    pub async fn run(&self, message: &str) -> Result<String, AgentError> {
         let span = tracing::info_span!(
             "invoke_agent",
             otel.name = %format!("invoke_agent {AGENT_NAME}"),
@@ -69,8 +69,6 @@ impl Agent {
         span.set_attribute(semconv::GEN_AI_PROVIDER_NAME, self.llm.provider());
         span.set_attribute(semconv::GEN_AI_AGENT_NAME, AGENT_NAME);
         span.set_attribute(semconv::GEN_AI_REQUEST_MODEL, self.llm.model().to_owned());
-        span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, session_id.to_owned());
-        span.set_attribute(semconv::SESSION_ID, session_id.to_owned());
         record_content(&span, || {
             vec![
                 (

@@ -52,8 +52,15 @@ pub struct AgentResponse {
 pub struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new().route("/agent", post(agent));
-    service_kit::api::standard_routes(routes, ApiDoc::openapi).with_state(state)
+    let api = Router::new().route("/agent", post(agent));
+    service_kit::api::with_json_fallbacks(api)
+        // The SERVER span of every request above (unknown paths included), parented on the
+        // caller's `traceparent` and named after the matched route.
+        .layer(telemetry::http_server_layer())
+        // Health checks and the OpenAPI document come after the layer: probes make no spans.
+        .merge(service_kit::api::probes(ApiDoc::openapi))
+        .layer(service_kit::api::body_limit())
+        .with_state(state)
 }
 
 #[utoipa::path(
@@ -95,7 +102,6 @@ async fn agent(
         Some(id) => id,
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let answer =
-        telemetry::genai::with_session(&session_id, state.agent.run(message, &session_id)).await?;
+    let answer = telemetry::genai::with_session(&session_id, state.agent.run(message)).await?;
     Ok(Json(AgentResponse { answer, session_id }))
 }

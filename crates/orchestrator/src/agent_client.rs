@@ -80,7 +80,7 @@ impl AgentClient {
         let response = self
             .http
             .post(self.url.clone())
-            .with_extension(telemetry::OtelName("POST /agent".into()))
+            .with_extension(telemetry::UrlTemplate("/agent"))
             .json(&AgentRequest {
                 message,
                 session_id,

@@ -56,8 +56,15 @@ pub struct AskResponse {
 pub struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new().route("/ask", post(ask));
-    service_kit::api::standard_routes(routes, ApiDoc::openapi).with_state(state)
+    let api = Router::new().route("/ask", post(ask));
+    service_kit::api::with_json_fallbacks(api)
+        // The SERVER span of every request above (unknown paths included), parented on the
+        // caller's `traceparent` and named after the matched route.
+        .layer(telemetry::http_server_layer())
+        // Health checks and the OpenAPI document come after the layer: probes make no spans.
+        .merge(service_kit::api::probes(ApiDoc::openapi))
+        .layer(service_kit::api::body_limit())
+        .with_state(state)
 }
 
 #[utoipa::path(

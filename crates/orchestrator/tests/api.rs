@@ -104,6 +104,13 @@ async fn bad_requests_get_a_4xx_json_error() {
             "body_too_large",
         ),
         (
+            "JSON array holding a question (serde would read it positionally)",
+            r#"["Find me a good restaurant"]"#.into(),
+            JSON,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
             "JSON array",
             "[]".into(),
             JSON,
@@ -170,5 +177,30 @@ fn collect_refs(value: &Value, refs: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|item| collect_refs(item, refs)),
         _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_router_s_own_refusals_use_the_json_error_shape() {
+    for (method, path, status, code) in [
+        (
+            "GET",
+            "/ask",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "DELETE",
+            "/health",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        ("GET", "/nope", StatusCode::NOT_FOUND, "not_found"),
+        ("POST", "/nope", StatusCode::NOT_FOUND, "not_found"),
+    ] {
+        let (got, json) =
+            service_kit::testing::send(app(state()), method, path, Body::empty(), None).await;
+        assert_eq!(got, status, "{method} {path}: {json}");
+        assert_eq!(json["error"]["code"], code, "{method} {path}");
     }
 }

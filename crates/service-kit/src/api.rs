@@ -113,18 +113,48 @@ pub async fn health() -> Json<Health> {
     })
 }
 
-/// A service's own routes plus what every service has: `GET /health`, `GET /openapi.json`
-/// (the document `openapi` builds from the code), the body limit, and the SERVER span for every
-/// request (added with `Router::layer`, so the matched route names it).
-pub fn standard_routes<S: Clone + Send + Sync + 'static>(
-    routes: Router<S>,
+/// JSON errors for what the router itself refuses — an unknown path (404 `not_found`) and a
+/// known path with another method (405 `method_not_allowed`, with axum's `Allow` header) — so
+/// every answer has one shape. Call before the tracing layer, so those requests are traced.
+pub fn with_json_fallbacks<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `GET /health` and `GET /openapi.json` (the document `openapi` builds from the code). Merge
+/// them *after* the tracing layer: a probe every few seconds would otherwise be a stream of
+/// one-span traces in the user's backend.
+pub fn probes<S: Clone + Send + Sync + 'static>(
     openapi: fn() -> utoipa::openapi::OpenApi,
 ) -> Router<S> {
-    routes
+    Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(move || async move { Json(openapi()) }))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(telemetry::http_server_layer())
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The request body limit every service applies (413 past it).
+pub fn body_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_BODY_BYTES)
+}
+
+async fn not_found() -> Response {
+    BadRequest::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such path; see /openapi.json",
+    )
+    .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    BadRequest::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not accept that method; see /openapi.json",
+    )
+    .into_response()
 }
 
 /// The error answers every `POST` endpoint of ours can give, for

@@ -164,9 +164,13 @@ pub fn with_session<F: std::future::Future>(
 ) -> impl std::future::Future<Output = F::Output> {
     let id = truncate(session_id, MAX_SESSION_ID_CHARS).into_owned();
     let span = tracing::Span::current();
-    span.set_attribute(semconv::SESSION_ID, id.clone());
-    span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, id.clone());
     let cx = span.context();
+    // The session processor already put the caller's baggage session on this span; only a
+    // different id is recorded again (and the processor keeps the last value, once).
+    if cx.baggage().get(SESSION_BAGGAGE_KEY).map(|v| v.as_str()) != Some(id.as_str()) {
+        span.set_attribute(semconv::SESSION_ID, id.clone());
+        span.set_attribute(semconv::GEN_AI_CONVERSATION_ID, id.clone());
+    }
     // Ours first, so that when the caller's baggage is already at the W3C limits it is one of
     // theirs that gives way; their other entries travel on, any `session.id` of theirs replaced.
     let baggage: Vec<KeyValueMetadata> = [KeyValueMetadata::new(SESSION_BAGGAGE_KEY, id, "")]
@@ -208,7 +212,12 @@ impl<P: SpanProcessor> SpanProcessor for SessionSpanProcessor<P> {
         self.inner.on_start(span, cx);
     }
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
+        // A span whose session was set twice (caller's baggage, then the request's own id)
+        // exports each key once, with the value set last — what OTel's set_attribute means.
+        for key in [semconv::SESSION_ID, semconv::GEN_AI_CONVERSATION_ID] {
+            keep_last(&mut span.attributes, key);
+        }
         self.inner.on_end(span);
     }
 
@@ -225,9 +234,40 @@ impl<P: SpanProcessor> SpanProcessor for SessionSpanProcessor<P> {
     }
 }
 
+/// Removes every `key` attribute but the last one. The SDK appends on `set_attribute`
+/// without looking for the key (cheap, and right for all our other attributes, set once).
+fn keep_last(attributes: &mut Vec<KeyValue>, key: &str) {
+    let Some(last) = attributes.iter().rposition(|kv| kv.key.as_str() == key) else {
+        return;
+    };
+    let mut index = 0;
+    attributes.retain(|kv| {
+        let keep = index == last || kv.key.as_str() != key;
+        index += 1;
+        keep
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_last_leaves_one_key_with_the_last_value() {
+        let mut attributes = vec![
+            KeyValue::new("session.id", "from-baggage"),
+            KeyValue::new("http.route", "/agent"),
+            KeyValue::new("session.id", "from-body"),
+        ];
+        keep_last(&mut attributes, "session.id");
+        assert_eq!(
+            attributes,
+            vec![
+                KeyValue::new("http.route", "/agent"),
+                KeyValue::new("session.id", "from-body"),
+            ]
+        );
+    }
 
     #[test]
     fn capture_values_follow_the_convention() {

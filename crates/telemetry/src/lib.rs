@@ -27,10 +27,7 @@ mod setup;
 pub mod w3c;
 
 pub use http_server::{HttpServerLayer, http_server_layer};
-pub use propagation::{ClientBuilder, extract_context, traced_client};
-/// Per-request CLIENT span name (`.with_extension(OtelName("POST /agent".into()))`); without
-/// it the span is named after the method alone, which never leaks a path.
-pub use reqwest_tracing::OtelName;
+pub use propagation::{ClientBuilder, UrlTemplate, extract_context, traced_client};
 pub use setup::{SHUTDOWN_FLUSH_TIMEOUT, Telemetry, TelemetryError, init};
 
 /// Re-exported so services record attributes without depending on tracing-opentelemetry.

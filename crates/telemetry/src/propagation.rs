@@ -10,13 +10,20 @@ use opentelemetry::{Context, global};
 use opentelemetry_http::HeaderExtractor;
 pub use reqwest_middleware::ClientBuilder;
 use reqwest_middleware::ClientWithMiddleware;
-use reqwest_tracing::{ReqwestOtelSpanBackend, TracingMiddleware, default_span_name};
+use reqwest_tracing::{ReqwestOtelSpanBackend, TracingMiddleware};
 use tracing::{Span, field::Empty};
 
 use crate::semconv::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
-    URL_FULL, URL_SCHEME,
+    URL_FULL, URL_SCHEME, URL_TEMPLATE,
 };
+
+/// The route of an outgoing request, as a template (`/agent`, `/users/{id}`): put it on the
+/// request (`.with_extension(UrlTemplate("/agent"))`) and its CLIENT span is named
+/// `{method} {template}` with `url.template` set, as the HTTP conventions allow. Without it the
+/// span is named after the method alone, which never leaks a path.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlTemplate(pub &'static str);
 
 /// Reads the caller's trace context (and baggage) from incoming request headers. An absent or
 /// invalid `traceparent` yields an empty context, so the request starts a new trace.
@@ -48,13 +55,18 @@ impl ReqwestOtelSpanBackend for ClientSpan {
         // Credentials never reach a span.
         let _ = full.set_username("");
         let _ = full.set_password(None);
-        let name: Cow<'_, str> = default_span_name(req, ext);
+        let template = ext.get::<UrlTemplate>().map(|t| t.0);
+        let name: Cow<'_, str> = match template {
+            Some(template) => format!("{} {template}", req.method()).into(),
+            None => req.method().as_str().into(),
+        };
         tracing::info_span!(
             "HTTP request",
             otel.name = %name,
             otel.kind = "client",
             otel.status_code = Empty,
             { HTTP_REQUEST_METHOD } = %req.method(),
+            { URL_TEMPLATE } = template,
             { URL_FULL } = %full,
             { URL_SCHEME } = url.scheme(),
             { SERVER_ADDRESS } = url.host_str().unwrap_or_default(),

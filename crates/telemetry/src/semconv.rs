@@ -5,7 +5,7 @@
 pub use opentelemetry_semantic_conventions::attribute::{
     DEPLOYMENT_ENVIRONMENT_NAME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE,
     HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, SERVICE_NAME, SERVICE_VERSION, URL_FULL, URL_PATH,
-    URL_SCHEME,
+    URL_SCHEME, URL_TEMPLATE,
 };
 
 // OpenTelemetry GenAI semantic conventions (v1.41, Development status).
