@@ -32,6 +32,9 @@ pids+=($!)
 PORT="$orchestrator_port" AGENT_SERVICE_URL="http://127.0.0.1:$agent_port" "$bin/orchestrator" >"$logs/orchestrator.log" 2>&1 &
 pids+=($!)
 
+# Schemathesis keeps a cache (.schemathesis/) in its working directory: run it from the logs
+# folder under target/, so a test run leaves the work tree as it found it.
+cd "$logs"
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 status=0
 for port in "$agent_port" "$orchestrator_port"; do
