@@ -154,3 +154,48 @@ async fn every_rule_holds_from_axum_extraction_to_reqwest_injection() {
         "a rejected baggage member reached the logs"
     );
 }
+
+/// `OTEL_SDK_DISABLED=true` turns spans off, not propagation: a service in the middle of
+/// someone else's traced system passes their trace context and baggage on unchanged.
+#[tokio::test]
+async fn with_the_sdk_disabled_the_callers_context_still_reaches_the_agent() {
+    let agent = FakeAgent::start(200, Duration::ZERO).await;
+    let env: HashMap<String, String> = [
+        ("AGENT_SERVICE_URL", agent.url()),
+        ("OTEL_SDK_DISABLED", "true".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let orchestrator = Service::start("orchestrator", &env).await;
+    let incoming = format!("00-{TRACE}-00f067aa0ba902b7-01");
+    let response = reqwest::Client::new()
+        .post(orchestrator.url("/ask"))
+        .header("traceparent", &incoming)
+        .header("tracestate", "congo=t61rcWkgMzE")
+        .header("baggage", "userId=alice")
+        .json(&json!({ "question": "hi", "session_id": "s-off" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body.get("trace_id").is_none(),
+        "nothing of ours is exported: {body}"
+    );
+
+    let sent = agent.last_headers();
+    let header = |name: &str| {
+        sent.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // No span of ours in between: the caller's span is the agent's parent.
+    assert_eq!(header("traceparent"), incoming);
+    assert_eq!(header("tracestate"), "congo=t61rcWkgMzE");
+    let baggage = header("baggage");
+    assert!(baggage.contains("userId=alice"), "{baggage}");
+    assert!(baggage.contains("session.id=s-off"), "{baggage}");
+}

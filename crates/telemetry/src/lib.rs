@@ -10,6 +10,7 @@
 //!   outgoing one (through reqwest-tracing).
 //! - [`http_server_layer`] (`http_server.rs`): the SERVER span for every request, parented on the
 //!   extracted context and named after the matched route.
+//! - `propagators.rs`: `OTEL_PROPAGATORS` → W3C (ours), B3, Jaeger, X-Ray (maintained crates).
 //! - [`semconv`]: every attribute name we emit, defined once.
 //! - [`w3c`]: the `traceparent`/`tracestate`/`baggage` propagators, stricter than the SDK's.
 //! - [`genai`]: message content behind the opt-in capture switch, and sessions carried as
@@ -22,6 +23,7 @@ mod export;
 pub mod genai;
 mod http_server;
 mod propagation;
+mod propagators;
 pub mod semconv;
 mod setup;
 pub mod w3c;
@@ -39,11 +41,17 @@ pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// tracing backend's search box — so never an id that no backend will have.
 pub fn current_trace_id() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
+    if !EXPORTING.load(std::sync::atomic::Ordering::Relaxed) {
+        return None; // OTEL_SDK_DISABLED: a caller's context passes through, nothing is ours
+    }
     let context = tracing::Span::current().context();
     let span_context = context.span().span_context().clone();
     (span_context.is_valid() && span_context.is_sampled())
         .then(|| span_context.trace_id().to_string())
 }
+
+/// Set once the exporting pipeline is installed ([`init`] without `OTEL_SDK_DISABLED`).
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Attribute value types, for the few attributes that are not plain strings or numbers
 /// (e.g. the graph path, a string array).
@@ -62,6 +70,7 @@ pub fn record_error(span: &tracing::Span, error_type: &str, message: impl std::f
 pub const ENV_VARS: &[&str] = &[
     "RUST_LOG",
     "OTEL_SDK_DISABLED",
+    "OTEL_PROPAGATORS",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_TRACES_SAMPLER",

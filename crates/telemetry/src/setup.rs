@@ -26,10 +26,7 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-use crate::{
-    semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION},
-    w3c::{W3cBaggage, W3cTraceContext},
-};
+use crate::semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION};
 
 /// Spans never carry more than this after a shutdown request: the flush is bounded so a dead
 /// Collector cannot hold a stopping container past its grace period.
@@ -41,6 +38,8 @@ pub enum TelemetryError {
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     #[error("cannot install the tracing subscriber: {0}")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
+    #[error("invalid {0}")]
+    Propagators(String),
     #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
     SdkDisabled(String),
     #[error(
@@ -85,11 +84,10 @@ pub fn init(
     default_service_name: &'static str,
     service_version: &'static str,
 ) -> Result<Telemetry, TelemetryError> {
-    // Both propagators, so `traceparent`/`tracestate` and `baggage` flow in and out; ours,
-    // stricter than the SDK's (see w3c.rs for what each corrects).
-    global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(
-        vec![Box::new(W3cTraceContext), Box::new(W3cBaggage)],
-    ));
+    // The formats `OTEL_PROPAGATORS` names (default: W3C `traceparent`/`tracestate` and
+    // `baggage`, ours, stricter than the SDK's — see w3c.rs). Without a global propagator the
+    // default is a no-op and every service silently starts its own trace.
+    global::set_text_map_propagator(crate::propagators::from_env()?);
 
     let console = tracing_subscriber::fmt::layer()
         .with_target(false)
@@ -99,8 +97,19 @@ pub fn init(
 
     let capture = crate::genai::init_capture()?;
     if sdk_disabled()? {
-        tracing_subscriber::registry().with(console).try_init()?;
-        tracing::info!("OTEL_SDK_DISABLED=true: spans are not recorded or exported");
+        // Spans off, propagation on: the API's no-op tracer gives every span its parent's
+        // context unchanged, so a caller's `traceparent` and `baggage` still reach the agent —
+        // what the spec asks of the API without an SDK. Cutting them would split the trace of
+        // a traced system this service sits in the middle of.
+        let passthrough = otel_layer(opentelemetry::trace::noop::NoopTracer::new());
+        tracing_subscriber::registry()
+            .with(console)
+            .with(passthrough)
+            .try_init()?;
+        tracing::info!(
+            "OTEL_SDK_DISABLED=true: spans are not recorded or exported; trace context and \
+             baggage are passed on"
+        );
         return Ok(Telemetry { provider: None });
     }
 
@@ -114,8 +123,28 @@ pub fn init(
         .build();
     global::set_tracer_provider(provider.clone());
 
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("telemetry"))
+    let otel = otel_layer(provider.tracer("telemetry"));
+    crate::EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    tracing_subscriber::registry()
+        .with(console)
+        .with(otel)
+        .try_init()?;
+    tracing::info!(content_capture = ?capture, "tracing to OTLP");
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
+}
+
+/// The tracing → OpenTelemetry bridge over `tracer`, with its own filter.
+fn otel_layer<S, T>(tracer: T) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+    T::Span: Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
         // Keep exported spans about the request, not about the process.
         .with_location(false)
         .with_threads(false)
@@ -127,16 +156,7 @@ pub fn init(
         .with_filter(QUIET_TARGETS.iter().fold(
             Targets::new().with_default(LevelFilter::INFO),
             |targets, target| targets.with_target(*target, LevelFilter::OFF),
-        ));
-
-    tracing_subscriber::registry()
-        .with(console)
-        .with(otel)
-        .try_init()?;
-    tracing::info!(content_capture = ?capture, "tracing to OTLP");
-    Ok(Telemetry {
-        provider: Some(provider),
-    })
+        ))
 }
 
 /// Crates whose log lines carry what a provider sent: async-openai logs raw error bodies (WARN)

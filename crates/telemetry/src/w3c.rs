@@ -25,9 +25,12 @@
 //!   list on `a=1,,b=2` or ` a=1`.
 //! - values must be 1–256 printable ASCII characters, not ending in a space; the SDK accepts
 //!   empty values, control characters and non-ASCII, and turns `a==b` into `a=b`.
-//! - multi-tenant keys: tenant ≤ 241, system ≤ 14 characters (the SDK checks the system part
-//!   only).
-//! - more than 32 members, or a duplicate key, discard the list; the SDK keeps both.
+//! - keys follow the current grammar (`@` anywhere after the first character); where the API's
+//!   own `TraceState` validation refuses a key the grammar allows (two `@`, more than 13
+//!   characters after it, e.g. a 241-character tenant with a 14-character system), that member
+//!   alone is dropped — the SDK type cannot hold it — and the rest passes on.
+//! - a duplicate key keeps its first entry and drops the later ones (the SDK keeps both);
+//!   more than 32 members discard the list.
 //! - an empty `tracestate` is not sent; the SDK always sets the header.
 //!
 //! `baggage` (`BaggagePropagator`):
@@ -166,29 +169,25 @@ pub fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, u8)> {
     ))
 }
 
-fn is_key_char(b: u8) -> bool {
-    matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/')
-}
-
-/// `simple-key` or `tenant-id@system-id` (Trace Context, "Key").
+/// `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, `keychar = lcalpha / DIGIT / "_" / "-" /
+/// "*" / "/" / "@"` — the current Trace Context grammar (the older `tenant@system` split, with
+/// its 241/14 limits, is gone: `@` may appear anywhere after the first character, any number of
+/// times, last included).
 pub fn valid_tracestate_key(key: &str) -> bool {
     let b = key.as_bytes();
-    match key.split_once('@') {
-        None => {
-            (1..=256).contains(&b.len())
-                && b[0].is_ascii_lowercase()
-                && b.iter().all(|&c| is_key_char(c))
-        }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            (1..=241).contains(&t.len())
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && t.iter().all(|&c| is_key_char(c))
-                && (1..=14).contains(&s.len())
-                && s[0].is_ascii_lowercase()
-                && s.iter().all(|&c| is_key_char(c))
-        }
-    }
+    (1..=256).contains(&b.len())
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|&c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@'))
+}
+
+/// Whether the opentelemetry API's `TraceState` can hold `key`. Its validation still follows
+/// the older multi-tenant wording and refuses some keys the grammar allows: two `@`, more
+/// than 13 characters after the `@`, or a character other than a letter or digit right after
+/// it (`the_api_trace_state_still_rejects_these_spec_valid_keys` tracks this). Such a member
+/// cannot travel through the SDK's span context, so it alone is dropped.
+fn api_accepts_key(key: &str) -> bool {
+    TraceState::from_key_value([(key, "v")]).is_ok()
 }
 
 /// 1–256 of `%x20-2B / %x2D-3C / %x3E-7E`, the last not a space.
@@ -200,25 +199,28 @@ pub fn valid_tracestate_value(value: &str) -> bool {
         && b[b.len() - 1] != b' '
 }
 
-/// The combined list, or `None` when it must be discarded (an invalid member, a duplicate
-/// key, or more than 32 members). Stops reading at the 33rd member, so a huge header costs
-/// no more than a valid one.
+/// The combined list, or `None` when it must be discarded (an invalid member, or more than
+/// 32 members). Stops reading at the 33rd member, so a huge header costs little. A key seen
+/// again is dropped and the first entry kept (the spec lets a vendor discard duplicates rather
+/// than the list); a valid member the API's `TraceState` cannot hold is dropped alone.
 pub fn parse_tracestate(lines: &[&str]) -> Option<TraceState> {
     let mut members: Vec<(&str, &str)> = Vec::new();
+    let mut seen = 0;
     for member in lines.iter().flat_map(|line| line.split(',')) {
         let member = member.trim_matches([' ', '\t']);
         if member.is_empty() {
             continue;
         }
-        if members.len() == MAX_TRACESTATE_MEMBERS {
+        if seen == MAX_TRACESTATE_MEMBERS {
             return None;
         }
+        seen += 1;
         let (key, value) = member.split_once('=')?;
-        if !valid_tracestate_key(key)
-            || !valid_tracestate_value(value)
-            || members.iter().any(|(k, _)| *k == key)
-        {
+        if !valid_tracestate_key(key) || !valid_tracestate_value(value) {
             return None;
+        }
+        if members.iter().any(|(k, _)| *k == key) || !api_accepts_key(key) {
+            continue;
         }
         members.push((key, value));
     }

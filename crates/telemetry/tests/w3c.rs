@@ -237,7 +237,9 @@ fn the_sdk_propagators_still_break_these_rules() {
         "header lines are combined in order",
         "empty members and whitespace are ignored",
         "value with '=' discards the list",
-        "duplicate keys discard the list",
+        "a duplicate key keeps its first entry",
+        "the same member twice is sent once",
+        "two '@' in a key: that member is dropped, the rest kept",
         "33 members discard the list",
         "values may contain '='",
         "a literal % is re-encoded",
@@ -247,6 +249,25 @@ fn the_sdk_propagators_still_break_these_rules() {
         assert!(
             broken.contains(&gap),
             "the SDK now gets {gap:?} right: remove our correction. Still broken: {broken:#?}"
+        );
+    }
+}
+
+/// Keys the current Trace Context grammar allows but the opentelemetry API's `TraceState`
+/// refuses (it still splits `tenant@system` with the old limits). `w3c.rs` drops such a member
+/// alone; when this test fails, upstream accepts them and the drop can go.
+#[test]
+fn the_api_trace_state_still_rejects_these_spec_valid_keys() {
+    for key in [
+        format!("{}@{}", "t".repeat(241), "s".repeat(14)),
+        "a@b@c".to_owned(),
+        "t@abcdefghijklmnop".to_owned(),
+        "a@_x".to_owned(),
+    ] {
+        assert!(telemetry::w3c::valid_tracestate_key(&key), "{key}");
+        assert!(
+            opentelemetry::trace::TraceState::from_key_value([(key.as_str(), "v")]).is_err(),
+            "the API now accepts {key:?}: stop dropping such members in w3c.rs"
         );
     }
 }
