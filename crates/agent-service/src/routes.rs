@@ -26,7 +26,7 @@ pub struct AgentRequest {
         example = "Find me a good restaurant"
     )]
     pub message: String,
-    /// Generated when absent.
+    /// When absent: the caller's `session.id` baggage entry, else a new id.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f]+$")]
     pub session_id: Option<String>,
@@ -87,12 +87,9 @@ async fn agent(
         )
         .into());
     }
+    // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session_id = match request.session_id {
-        Some(id)
-            if id.is_empty()
-                || id.chars().count() > MAX_SESSION_ID_CHARS
-                || id.chars().any(char::is_control) =>
-        {
+        Some(id) if !valid_session_id(&id) => {
             return Err(BadRequest::invalid(
                 "invalid_session_id",
                 format!("sessionId must be 1-{MAX_SESSION_ID_CHARS} printable characters"),
@@ -100,8 +97,16 @@ async fn agent(
             .into());
         }
         Some(id) => id,
-        None => uuid::Uuid::new_v4().to_string(),
+        None => telemetry::genai::caller_session()
+            .filter(|id| valid_session_id(id))
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     let answer = telemetry::genai::with_session(&session_id, state.agent.run(message)).await?;
     Ok(Json(AgentResponse { answer, session_id }))
+}
+
+fn valid_session_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.chars().count() <= MAX_SESSION_ID_CHARS
+        && !id.chars().any(char::is_control)
 }

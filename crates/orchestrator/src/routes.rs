@@ -26,7 +26,8 @@ pub struct AskRequest {
         example = "Find me a good restaurant"
     )]
     pub question: String,
-    /// Groups requests into one conversation; generated when absent.
+    /// Groups requests into one conversation. When absent: the caller's `session.id` baggage
+    /// entry, else a new id.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$")]
     pub session_id: Option<String>,
@@ -91,9 +92,12 @@ async fn ask(
         )
         .into());
     }
+    // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session_id = match request.session_id {
         Some(id) => validate_session_id(id)?,
-        None => uuid::Uuid::new_v4().to_string(),
+        None => telemetry::genai::caller_session()
+            .and_then(|id| validate_session_id(id).ok())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     let initial = AskState {
         question: question.to_owned(),

@@ -187,6 +187,17 @@ pub fn with_session<F: std::future::Future>(
     future.with_context(cx.with_baggage(baggage))
 }
 
+/// The session a caller put in the request's `baggage` (`session.id`), if any: a service
+/// that was not given a session id in the body joins the caller's conversation instead of
+/// starting a new one. Read from the current span's context (the request's server span).
+pub fn caller_session() -> Option<String> {
+    tracing::Span::current()
+        .context()
+        .baggage()
+        .get(SESSION_BAGGAGE_KEY)
+        .map(|value| value.as_str().to_owned())
+}
+
 /// Copies the session from baggage onto each span as it starts, and hands every span on to
 /// `inner` (the batch processor). A wrapper rather than a second processor: the SDK gives each
 /// extra processor its own clone of every finished span.
