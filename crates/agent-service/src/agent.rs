@@ -3,38 +3,33 @@
 
 use serde_json::json;
 use telemetry::{
-    OpenTelemetrySpanExt,
-    genai::{output_message, record_content, text_message, text_part},
-    semconv,
+    genai::{ErrorType, GenAiSpan, output_message, text_message},
+    semconv::{self, operation},
 };
-use tracing::Instrument;
 
 use crate::{
-    llm::{LlmError, Message},
-    tools::{self, ToolSpec},
+    conversation::{Message, system_instructions_json},
+    llm::{Llm, LlmError},
+    tools::{self, Tool},
 };
 
 /// `gen_ai.agent.name`.
-pub const AGENT_NAME: &str = "restaurant-assistant";
+const AGENT_NAME: &str = "restaurant-assistant";
 
 const SYSTEM_PROMPT: &str = "You are a helpful restaurant assistant. Use web_search to find \
 places and check_availability before promising a table. Answer in one or two sentences.";
 
-/// `gen_ai.system_instructions`: the system prompt as a list of parts.
-pub(crate) fn system_instructions() -> String {
-    json!([text_part(SYSTEM_PROMPT)]).to_string()
-}
-
+/// Why a turn failed.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentError {
+pub(crate) enum AgentError {
     #[error(transparent)]
     Llm(#[from] LlmError),
     #[error("the model kept asking for tools after {0} rounds")]
     TooManyToolRounds(usize),
 }
 
-impl AgentError {
-    pub fn error_type(&self) -> &'static str {
+impl ErrorType for AgentError {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Llm(error) => error.error_type(),
             Self::TooManyToolRounds(_) => "agent_tool_round_limit",
@@ -42,64 +37,62 @@ impl AgentError {
     }
 }
 
+/// The agent: a model, the tools it may call, and how many rounds of tool calls one turn may
+/// take before it fails.
 #[derive(Debug)]
-pub struct Agent {
-    llm: crate::llm::Llm,
-    tools: Vec<ToolSpec>,
+pub(crate) struct Agent {
+    llm: Llm,
+    tools: Vec<Tool>,
     max_tool_rounds: usize,
 }
 
 impl Agent {
-    pub fn new(llm: crate::llm::Llm, max_tool_rounds: usize) -> Self {
+    pub(crate) fn new(llm: Llm, max_tool_rounds: usize) -> Self {
         Self {
             llm,
-            tools: tools::definitions(),
+            tools: tools::all(),
             max_tool_rounds,
         }
     }
 
-    /// Runs one turn and returns the model's final answer.
-    pub async fn run(&self, message: &str) -> Result<String, AgentError> {
-        let span = tracing::info_span!(
-            "invoke_agent",
-            otel.name = %format!("invoke_agent {AGENT_NAME}"),
-            otel.kind = "internal",
-        );
-        span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "invoke_agent");
-        span.set_attribute(semconv::GEN_AI_PROVIDER_NAME, self.llm.provider());
-        span.set_attribute(semconv::GEN_AI_AGENT_NAME, AGENT_NAME);
-        span.set_attribute(semconv::GEN_AI_REQUEST_MODEL, self.llm.model().to_owned());
-        record_content(&span, || {
+    /// Runs one turn and returns the model's final answer. The session (its `session.id` and
+    /// `gen_ai.conversation.id`) comes from the caller's `with_session`, through baggage.
+    pub(crate) async fn run(&self, message: &str) -> Result<String, AgentError> {
+        let span = GenAiSpan::internal(operation::INVOKE_AGENT, AGENT_NAME)
+            .with(semconv::GEN_AI_PROVIDER_NAME, self.llm.provider())
+            .with(semconv::GEN_AI_AGENT_NAME, AGENT_NAME)
+            .with(semconv::GEN_AI_REQUEST_MODEL, self.llm.model().to_owned());
+        let conversation = vec![
+            Message::System(SYSTEM_PROMPT.to_owned()),
+            Message::User(message.to_owned()),
+        ];
+        span.content(|| {
             vec![
                 (
                     semconv::GEN_AI_INPUT_MESSAGES,
                     json!([text_message("user", message)]).to_string(),
                 ),
-                (semconv::GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions()),
+                (
+                    semconv::GEN_AI_SYSTEM_INSTRUCTIONS,
+                    system_instructions_json(&conversation),
+                ),
                 (
                     semconv::GEN_AI_TOOL_DEFINITIONS,
                     tools::definitions_json(&self.tools),
                 ),
             ]
         });
-        let result = self.turn(message).instrument(span.clone()).await;
-        match &result {
-            Ok(answer) => record_content(&span, || {
-                vec![(
-                    semconv::GEN_AI_OUTPUT_MESSAGES,
-                    json!([output_message(answer, "stop")]).to_string(),
-                )]
-            }),
-            Err(error) => telemetry::record_error(&span, error.error_type(), error),
-        }
-        result
+        let answer = span.run(self.turn(conversation)).await?;
+        span.content(|| {
+            vec![(
+                semconv::GEN_AI_OUTPUT_MESSAGES,
+                json!([output_message(&answer, "stop")]).to_string(),
+            )]
+        });
+        Ok(answer)
     }
 
-    async fn turn(&self, message: &str) -> Result<String, AgentError> {
-        let mut messages = vec![
-            Message::System(SYSTEM_PROMPT.to_owned()),
-            Message::User(message.to_owned()),
-        ];
+    async fn turn(&self, mut messages: Vec<Message>) -> Result<String, AgentError> {
         for round in 0..=self.max_tool_rounds {
             let completion = self.llm.chat(&messages, &self.tools).await?;
             if completion.tool_calls.is_empty() {
@@ -114,7 +107,7 @@ impl Agent {
                 tool_calls: calls.clone(),
             });
             for call in calls {
-                let result = tools::execute(&call).await;
+                let result = tools::execute(&self.tools, &call).await;
                 messages.push(Message::Tool {
                     call_id: call.id,
                     content: result.to_string(),

@@ -43,37 +43,25 @@ pub enum ConfigError {
         "USE_REAL_LLM=true needs OPENAI_API_KEY; set it, or unset USE_REAL_LLM to use the mock model"
     )]
     MissingApiKey,
-    #[error("OPENAI_BASE_URL {0:?} is not an http(s) URL")]
-    BadBaseUrl(String),
 }
 
-impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(std::env::vars())
-    }
+impl service_kit::config::EnvConfig for Config {
+    type Error = ConfigError;
 
-    /// Same as [`Config::from_env`] over given variables (for tests).
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut config: Config = service_kit::config::from_vars(vars)?;
+    fn check(mut self) -> Result<Self, ConfigError> {
         // Compose passes an unset variable through as empty: treat it as absent.
-        if config
+        if self
             .openai_api_key
             .as_ref()
             .is_some_and(|k| k.expose_secret().trim().is_empty())
         {
-            config.openai_api_key = None;
+            self.openai_api_key = None;
         }
-        if config.use_real_llm && config.openai_api_key.is_none() {
+        if self.use_real_llm && self.openai_api_key.is_none() {
             return Err(ConfigError::MissingApiKey);
         }
-        if !(config.openai_base_url.starts_with("http://")
-            || config.openai_base_url.starts_with("https://"))
-        {
-            return Err(ConfigError::BadBaseUrl(config.openai_base_url));
-        }
-        Ok(config)
+        service_kit::config::http_url("OPENAI_BASE_URL", &self.openai_base_url)?;
+        Ok(self)
     }
 }
 
@@ -103,7 +91,7 @@ fn default_llm_timeout_ms() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use service_kit::testing::vars;
+    use service_kit::{config::EnvConfig, testing::vars};
 
     use super::*;
 

@@ -7,11 +7,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use service_kit::api::{BadRequest, error_response};
+use telemetry::genai::ErrorType;
 
 use crate::{agent::AgentError, llm::LlmError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error(transparent)]
     BadRequest(#[from] BadRequest),
     #[error(transparent)]

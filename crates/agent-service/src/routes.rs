@@ -4,39 +4,46 @@
 
 use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
+use telemetry::genai::MAX_SESSION_ID_CHARS;
 use utoipa::{OpenApi, ToSchema};
 
-use service_kit::api::{ApiJson, BadRequest, ErrorResponses};
+use service_kit::{
+    api::{ApiJson, BadRequest, ErrorResponses},
+    fields::TextField,
+};
 
-use crate::{ApiError, AppState};
+use crate::{AppState, error::ApiError};
 
-/// Messages above this many characters are refused with 422.
-pub const MAX_MESSAGE_CHARS: usize = 4_000;
-/// Session ids longer than this are refused with 422.
-pub const MAX_SESSION_ID_CHARS: usize = 128;
+/// The message: trimmed, 1–`MAX_TEXT_CHARS` characters.
+const MESSAGE: TextField = TextField {
+    name: "message",
+    empty_code: "invalid_message",
+    too_long_code: "message_too_long",
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AgentRequest {
+pub(crate) struct AgentRequest {
     /// The user's message; surrounding whitespace is ignored.
     #[schema(
         min_length = 1,
-        max_length = 4000,
         pattern = r"\S",
-        example = "Find me a good restaurant"
+        example = "Find me a good restaurant",
+        // utoipa takes literals only: a test checks this is `MAX_TEXT_CHARS`.
+        max_length = 4000
     )]
-    pub message: String,
+    pub(crate) message: String,
     /// When absent: the caller's `session.id` baggage entry, else a new id.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\x00-\x1f\x7f]+$")]
-    pub session_id: Option<String>,
+    #[schema(min_length = 1, pattern = r"^[^\x00-\x1f\x7f]+$", max_length = 128)]
+    pub(crate) session_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AgentResponse {
-    pub answer: String,
-    pub session_id: String,
+pub(crate) struct AgentResponse {
+    pub(crate) answer: String,
+    pub(crate) session_id: String,
 }
 
 /// The OpenAPI document, generated from the handlers and types below.
@@ -49,7 +56,7 @@ pub struct AgentResponse {
     paths(agent, service_kit::api::health),
     components(schemas(service_kit::api::ErrorBody))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/agent", post(agent));
@@ -76,17 +83,7 @@ async fn agent(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<AgentRequest>,
 ) -> Result<Json<AgentResponse>, ApiError> {
-    let message = request.message.trim();
-    if message.is_empty() {
-        return Err(BadRequest::invalid("invalid_message", "message must not be empty").into());
-    }
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(BadRequest::invalid(
-            "message_too_long",
-            format!("message must be at most {MAX_MESSAGE_CHARS} characters"),
-        )
-        .into());
-    }
+    let message = MESSAGE.check(&request.message)?;
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session_id = match request.session_id {
         Some(id) if !valid_session_id(&id) => {

@@ -1,26 +1,38 @@
 //! The agent's tools. Execution is always mocked — canned results that depend on the
 //! arguments — but the contract is real: JSON-schema definitions the model sees, JSON arguments
 //! in, JSON result out, one `execute_tool {name}` span per call.
+//!
+//! A tool is one entry of [`all`]: its definition, its handler, and how the mock model would
+//! call it. Adding a tool is adding an entry (and its handler) here, nothing else.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use telemetry::{OpenTelemetrySpanExt, genai::record_content, semconv};
-use tracing::Instrument;
+use telemetry::{
+    genai::{ErrorType, GenAiSpan},
+    semconv::{self, operation},
+};
 
-use crate::llm::ToolCall;
+use crate::conversation::ToolCall;
 
-/// A tool as the model sees it.
+/// A tool: what the model is told about it, what runs when it is called, and when the mock
+/// model would call it.
 #[derive(Debug, Clone)]
-pub struct ToolSpec {
-    pub name: &'static str,
-    pub description: &'static str,
+pub(crate) struct Tool {
+    pub(crate) name: &'static str,
+    pub(crate) description: &'static str,
     /// JSON Schema of the arguments object.
-    pub parameters: Value,
+    pub(crate) parameters: Value,
+    /// Runs a call with these arguments.
+    handler: fn(&Value) -> Result<Value, ToolError>,
+    /// The arguments the mock model calls this tool with for a user message, or `None` if it
+    /// would not call it for that message.
+    pub(crate) mock_arguments: fn(&str) -> Option<Value>,
 }
 
-pub fn definitions() -> Vec<ToolSpec> {
+/// Every tool the agent offers the model, in the order it offers them.
+pub(crate) fn all() -> Vec<Tool> {
     vec![
-        ToolSpec {
+        Tool {
             name: "web_search",
             description: "Search the web for restaurants, reviews and other information.",
             parameters: json!({
@@ -29,8 +41,15 @@ pub fn definitions() -> Vec<ToolSpec> {
                 "required": ["query"],
                 "additionalProperties": false
             }),
+            handler: |arguments| {
+                Ok(web_search(
+                    &parse_args::<WebSearchArgs>("web_search", arguments)?.query,
+                ))
+            },
+            // The catch-all: any message can be searched for.
+            mock_arguments: |message| Some(json!({ "query": message })),
         },
-        ToolSpec {
+        Tool {
             name: "check_availability",
             description: "Check whether a restaurant has a table for a party on a date.",
             parameters: json!({
@@ -43,12 +62,19 @@ pub fn definitions() -> Vec<ToolSpec> {
                 "required": ["restaurant", "date", "party_size"],
                 "additionalProperties": false
             }),
+            handler: |arguments| {
+                Ok(check_availability(&parse_args(
+                    "check_availability",
+                    arguments,
+                )?))
+            },
+            mock_arguments: booking_arguments,
         },
     ]
 }
 
 /// `gen_ai.tool.definitions`: the tools as the model is offered them.
-pub fn definitions_json(tools: &[ToolSpec]) -> String {
+pub(crate) fn definitions_json(tools: &[Tool]) -> String {
     let tools: Vec<Value> = tools
         .iter()
         .map(|t| json!({ "type": "function", "name": t.name, "description": t.description, "parameters": t.parameters }))
@@ -59,7 +85,7 @@ pub fn definitions_json(tools: &[ToolSpec]) -> String {
 /// A failed tool call. `Display` names only the tool and the kind of failure — it ends up in
 /// span status messages, which must not carry arguments; `detail` (for the model) may.
 #[derive(Debug, thiserror::Error)]
-pub enum ToolError {
+pub(crate) enum ToolError {
     #[error("unknown tool")]
     UnknownTool(String),
     #[error("invalid arguments for `{tool}`")]
@@ -78,7 +104,7 @@ impl ToolError {
     }
 }
 
-impl ToolError {
+impl ErrorType for ToolError {
     fn error_type(&self) -> &'static str {
         match self {
             Self::UnknownTool(_) => "unknown_tool",
@@ -89,29 +115,17 @@ impl ToolError {
 
 /// Runs one tool call in its own span. A failed call is not fatal to the turn: its error goes
 /// back to the model as the tool's result (as real agent frameworks do), and the span is marked.
-pub async fn execute(call: &ToolCall) -> Value {
-    let span = tracing::info_span!(
-        "execute_tool",
-        otel.name = %format!("execute_tool {}", call.name),
-        otel.kind = "internal",
-    );
-    span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "execute_tool");
-    span.set_attribute(semconv::GEN_AI_TOOL_NAME, call.name.clone());
-    span.set_attribute(semconv::TOOL_NAME, call.name.clone());
-    span.set_attribute(semconv::GEN_AI_TOOL_CALL_ID, call.id.clone());
-    span.set_attribute(semconv::GEN_AI_TOOL_TYPE, "function");
-    let result = async {
-        match run(&call.name, &call.arguments) {
-            Ok(result) => result,
-            Err(error) => {
-                telemetry::record_error(&tracing::Span::current(), error.error_type(), &error);
-                json!({ "error": error.detail() })
-            }
-        }
-    }
-    .instrument(span.clone())
-    .await;
-    record_content(&span, || {
+pub(crate) async fn execute(tools: &[Tool], call: &ToolCall) -> Value {
+    let span = GenAiSpan::internal(operation::EXECUTE_TOOL, &call.name)
+        .with(semconv::GEN_AI_TOOL_NAME, call.name.clone())
+        .with(semconv::TOOL_NAME, call.name.clone())
+        .with(semconv::GEN_AI_TOOL_CALL_ID, call.id.clone())
+        .with(semconv::GEN_AI_TOOL_TYPE, "function");
+    let result = span
+        .run(async { run(tools, &call.name, &call.arguments) })
+        .await
+        .unwrap_or_else(|error| json!({ "error": error.detail() }));
+    span.content(|| {
         vec![
             (
                 semconv::GEN_AI_TOOL_CALL_ARGUMENTS,
@@ -123,17 +137,10 @@ pub async fn execute(call: &ToolCall) -> Value {
     result
 }
 
-fn run(name: &str, arguments: &Value) -> Result<Value, ToolError> {
-    match name {
-        "web_search" => {
-            let args: WebSearchArgs = parse_args("web_search", arguments)?;
-            Ok(web_search(&args.query))
-        }
-        "check_availability" => {
-            let args: AvailabilityArgs = parse_args("check_availability", arguments)?;
-            Ok(check_availability(&args))
-        }
-        other => Err(ToolError::UnknownTool(other.chars().take(64).collect())),
+fn run(tools: &[Tool], name: &str, arguments: &Value) -> Result<Value, ToolError> {
+    match tools.iter().find(|tool| tool.name == name) {
+        Some(tool) => (tool.handler)(arguments),
+        None => Err(ToolError::UnknownTool(name.chars().take(64).collect())),
     }
 }
 
@@ -155,7 +162,7 @@ struct WebSearchArgs {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AvailabilityArgs {
+struct AvailabilityArgs {
     restaurant: String,
     date: String,
     party_size: u32,
@@ -198,6 +205,32 @@ fn web_search(query: &str) -> Value {
     })
 }
 
+/// The mock model books when the message asks to: a restaurant, a day and a party size taken
+/// from its words.
+fn booking_arguments(message: &str) -> Option<Value> {
+    let lower = message.to_lowercase();
+    let booking = ["book", "reserve", "reservation", "availab", "table for"]
+        .iter()
+        .any(|word| lower.contains(word));
+    if !booking {
+        return None;
+    }
+    let party_size = lower
+        .split(|c: char| !c.is_ascii_digit())
+        .find_map(|digits| digits.parse::<u32>().ok())
+        .unwrap_or(2);
+    let date = ["tomorrow", "tonight", "today"]
+        .into_iter()
+        .find(|day| lower.contains(day))
+        .unwrap_or("tonight");
+    let restaurant = if lower.contains("sushi") {
+        "Sushi Kaito"
+    } else {
+        "Trattoria Roma"
+    };
+    Some(json!({ "restaurant": restaurant, "date": date, "party_size": party_size }))
+}
+
 /// Canned availability: small parties get a table, large ones get a waitlist.
 fn check_availability(args: &AvailabilityArgs) -> Value {
     let available = (1..=6).contains(&args.party_size);
@@ -216,8 +249,8 @@ mod tests {
 
     #[test]
     fn search_results_depend_on_the_query() {
-        let sushi = run("web_search", &json!({"query": "best sushi"})).unwrap();
-        let pizza = run("web_search", &json!({"query": "pizza near me"})).unwrap();
+        let sushi = run(&all(), "web_search", &json!({"query": "best sushi"})).unwrap();
+        let pizza = run(&all(), "web_search", &json!({"query": "pizza near me"})).unwrap();
         assert_eq!(sushi["results"][0]["name"], "Sushi Kaito");
         assert_eq!(pizza["results"][0]["name"], "Trattoria Roma");
         assert_ne!(sushi, pizza);
@@ -226,11 +259,13 @@ mod tests {
     #[test]
     fn availability_depends_on_party_size() {
         let small = run(
+            &all(),
             "check_availability",
             &json!({"restaurant": "Trattoria Roma", "date": "tonight", "party_size": 2}),
         )
         .unwrap();
         let large = run(
+            &all(),
             "check_availability",
             &json!({"restaurant": "Trattoria Roma", "date": "tonight", "party_size": 12}),
         )
@@ -240,17 +275,26 @@ mod tests {
     }
 
     #[test]
+    fn booking_messages_get_availability_arguments_parsed_from_their_words() {
+        assert_eq!(
+            booking_arguments("Can you book a table for 4 tomorrow at the sushi place?"),
+            Some(json!({"restaurant": "Sushi Kaito", "date": "tomorrow", "party_size": 4}))
+        );
+        assert_eq!(booking_arguments("Find me a good restaurant"), None);
+    }
+
+    #[test]
     fn bad_calls_are_errors_not_panics() {
         assert!(matches!(
-            run("rm_rf", &json!({})),
+            run(&all(), "rm_rf", &json!({})),
             Err(ToolError::UnknownTool(_))
         ));
         assert!(matches!(
-            run("check_availability", &json!({"restaurant": "x"})),
+            run(&all(), "check_availability", &json!({"restaurant": "x"})),
             Err(ToolError::InvalidArguments { .. })
         ));
         assert!(matches!(
-            run("web_search", &json!("not an object")),
+            run(&all(), "web_search", &json!("not an object")),
             Err(ToolError::InvalidArguments { .. })
         ));
     }

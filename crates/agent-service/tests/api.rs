@@ -7,6 +7,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use serde_json::{Value, json};
+use service_kit::config::EnvConfig;
 use tower::ServiceExt;
 
 fn state() -> AppState {

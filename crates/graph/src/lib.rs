@@ -10,7 +10,7 @@
 //! ```
 //! # use graph::{Graph, NodeError, START, END};
 //! # #[derive(Debug, thiserror::Error)] #[error("never")] struct Never;
-//! # impl NodeError for Never { fn error_type(&self) -> &'static str { "never" } }
+//! # impl telemetry::genai::ErrorType for Never { fn error_type(&self) -> &'static str { "never" } }
 //! # async fn demo() -> Result<(), graph::GraphError<Never>> {
 //! let graph = Graph::builder("counter")
 //!     .add_node("increment", |n: u32| async move { Ok::<_, Never>(n + 1) })
@@ -25,7 +25,11 @@
 use std::{collections::HashMap, future::Future, sync::Arc};
 
 use futures::future::BoxFuture;
-use telemetry::{OpenTelemetrySpanExt, semconv};
+use telemetry::{
+    OpenTelemetrySpanExt,
+    genai::{ErrorType, GenAiSpan, question_and_answer, strings},
+    semconv::{self, operation},
+};
 use tracing::Instrument;
 
 /// The virtual node every run starts from.
@@ -37,11 +41,11 @@ pub const END: &str = "__end__";
 /// a conditional edge that loops forever must end in an error, not a hung request.
 pub const DEFAULT_STEP_LIMIT: usize = 25;
 
-/// An error a node can fail with. `error_type` becomes the failed span's `error.type`, so it
-/// should be a short, low-cardinality name (`timeout`, `upstream_status`, …).
-pub trait NodeError: std::error::Error + Send + Sync + 'static {
-    fn error_type(&self) -> &'static str;
-}
+/// An error a node can fail with: any error with an `error.type` (`telemetry::genai::ErrorType`),
+/// which becomes the failed span's — a short, low-cardinality name (`timeout`, …).
+pub trait NodeError: std::error::Error + ErrorType + Send + Sync + 'static {}
+
+impl<E: std::error::Error + ErrorType + Send + Sync + 'static> NodeError for E {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError<E: NodeError> {
@@ -60,7 +64,7 @@ pub enum GraphError<E: NodeError> {
     },
 }
 
-impl<E: NodeError> GraphError<E> {
+impl<E: NodeError> ErrorType for GraphError<E> {
     fn error_type(&self) -> &'static str {
         match self {
             GraphError::Node { source, .. } => source.error_type(),
@@ -139,31 +143,19 @@ impl<S: Send + 'static, E: NodeError> Graph<S, E> {
         }
     }
 
-    /// Runs the state from START to END, one node at a time.
+    /// Runs the state from START to END, one node at a time, in one `invoke_workflow` span.
     pub async fn run(&self, state: S) -> Result<S, GraphError<E>> {
-        let span = tracing::info_span!(
-            "invoke_workflow",
-            otel.name = %format!("invoke_workflow {}", self.name),
-            otel.kind = "internal",
-        );
-        span.set_attribute(semconv::GEN_AI_OPERATION_NAME, "invoke_workflow");
-        span.set_attribute(semconv::GEN_AI_WORKFLOW_NAME, self.name);
+        let span = GenAiSpan::internal(operation::INVOKE_WORKFLOW, self.name)
+            .with(semconv::GEN_AI_WORKFLOW_NAME, self.name);
         let input = self
             .io
             .as_ref()
             .map(|(describe_input, _)| describe_input(&state));
-        let result = self.steps(state).instrument(span.clone()).await;
-        match &result {
-            Ok(done) => {
-                if let (Some(input), Some((_, describe_output))) = (input, &self.io) {
-                    telemetry::genai::record_content(&span, || {
-                        telemetry::genai::question_and_answer(&input, &describe_output(done))
-                    });
-                }
-            }
-            Err(error) => telemetry::record_error(&span, error.error_type(), error),
+        let done = span.run(self.steps(state)).await?;
+        if let (Some(input), Some((_, describe_output))) = (input, &self.io) {
+            span.content(|| question_and_answer(&input, &describe_output(&done)));
         }
-        result
+        Ok(done)
     }
 
     async fn steps(&self, mut state: S) -> Result<S, GraphError<E>> {
@@ -213,8 +205,7 @@ fn step_span(node: &'static str, path: &[&'static str], trigger: &'static str) -
     let span = tracing::info_span!("graph step", otel.name = node, otel.kind = "internal");
     span.set_attribute(semconv::GRAPH_NODE, node);
     span.set_attribute(semconv::GRAPH_STEP, path.len() as i64);
-    let path: Vec<telemetry::StringValue> = path.iter().map(|n| (*n).into()).collect();
-    span.set_attribute(semconv::GRAPH_PATH, telemetry::Value::Array(path.into()));
+    span.set_attribute(semconv::GRAPH_PATH, strings(path.iter().copied()));
     let trigger = if trigger == START { "start" } else { trigger };
     span.set_attribute(semconv::GRAPH_TRIGGERS, trigger);
     span
@@ -307,7 +298,7 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("boom at {0}")]
     struct Boom(u32);
-    impl NodeError for Boom {
+    impl ErrorType for Boom {
         fn error_type(&self) -> &'static str {
             "boom"
         }

@@ -38,7 +38,7 @@ pub(crate) const CONNECT_RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
 pub(crate) const MAX_AGENT_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct AgentClient {
+pub(crate) struct AgentClient {
     http: ClientWithMiddleware,
     url: reqwest::Url,
     timeout: Duration,
@@ -47,7 +47,7 @@ pub struct AgentClient {
 impl AgentClient {
     /// `timeout` bounds each attempt; `connect_retries` is how many more times a request that
     /// could not connect is tried (see [`RetryConnectErrors`]).
-    pub fn new(base_url: reqwest::Url, timeout: Duration, connect_retries: u32) -> Self {
+    pub(crate) fn new(base_url: reqwest::Url, timeout: Duration, connect_retries: u32) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             // A redirect would re-send the question, the session baggage and `traceparent` to
@@ -76,7 +76,11 @@ impl AgentClient {
     }
 
     /// Sends the question to the agent and returns its answer.
-    pub async fn ask(&self, message: &str, session_id: &str) -> Result<String, AgentCallError> {
+    pub(crate) async fn ask(
+        &self,
+        message: &str,
+        session_id: &str,
+    ) -> Result<String, AgentCallError> {
         let response = self
             .http
             .post(self.url.clone())
@@ -117,7 +121,7 @@ impl AgentClient {
 /// connect timeout) is tried again. `/agent` is not idempotent — a timed-out or failed call
 /// may already have run the model and the tools — so timeouts and error statuses are final.
 #[derive(Debug, Clone, Copy)]
-pub struct RetryConnectErrors;
+pub(crate) struct RetryConnectErrors;
 
 impl RetryableStrategy for RetryConnectErrors {
     fn handle(&self, result: &reqwest_middleware::Result<reqwest::Response>) -> Option<Retryable> {

@@ -24,24 +24,17 @@ pub struct Config {
 
 pub use service_kit::config::ConfigError;
 
+impl service_kit::config::EnvConfig for Config {
+    type Error = ConfigError;
+
+    fn check(self) -> Result<Self, ConfigError> {
+        service_kit::config::non_zero("AGENT_TIMEOUT_MS", self.agent_timeout_ms)?;
+        Ok(self)
+    }
+}
+
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(std::env::vars())
-    }
-
-    /// Same as [`Config::from_env`] over given variables (for tests).
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let config: Config = service_kit::config::from_vars(vars)?;
-        if config.agent_timeout_ms == 0 {
-            return Err(ConfigError(
-                "AGENT_TIMEOUT_MS must be greater than 0".into(),
-            ));
-        }
-        Ok(config)
-    }
-
+    /// `AGENT_TIMEOUT_MS` as a duration.
     pub fn agent_timeout(&self) -> Duration {
         Duration::from_millis(self.agent_timeout_ms)
     }
@@ -65,20 +58,12 @@ fn default_connect_retries() -> u32 {
 
 fn parse_url<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<reqwest::Url, D::Error> {
     let raw = String::deserialize(deserializer)?;
-    let url = reqwest::Url::parse(&raw).map_err(|e| {
-        serde::de::Error::custom(format!("AGENT_SERVICE_URL {raw:?} is not a URL: {e}"))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(serde::de::Error::custom(format!(
-            "AGENT_SERVICE_URL {raw:?} must be http or https"
-        )));
-    }
-    Ok(url)
+    service_kit::config::http_url("AGENT_SERVICE_URL", &raw).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
 mod tests {
-    use service_kit::testing::vars;
+    use service_kit::{config::EnvConfig, testing::vars};
 
     use super::*;
 

@@ -10,10 +10,11 @@ use axum::{
 };
 use graph::GraphError;
 use service_kit::api::{BadRequest, error_response};
+use telemetry::genai::ErrorType;
 
 /// A failed call to the agent service.
 #[derive(Debug, thiserror::Error)]
-pub enum AgentCallError {
+pub(crate) enum AgentCallError {
     #[error("the agent service is unreachable")]
     Unreachable,
     #[error("the agent service did not answer within {0:?}")]
@@ -33,9 +34,10 @@ impl AgentCallError {
             _ => Self::Unreachable,
         }
     }
+}
 
-    /// The span's `error.type`.
-    pub(crate) fn error_type(&self) -> &'static str {
+impl ErrorType for AgentCallError {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Unreachable => "agent_unreachable",
             Self::Timeout(_) => "timeout",
@@ -60,7 +62,7 @@ fn transport_error(error: &reqwest_middleware::Error) -> Option<&reqwest::Error>
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error(transparent)]
     BadRequest(#[from] BadRequest),
     #[error(transparent)]

@@ -2,41 +2,40 @@
 //! (`call_agent` → `format_response`); `call_agent` is where the trace crosses into the agent
 //! service.
 //!
-//! - `config`: environment → [`Config`], once, at start.
-//! - `routes`: the HTTP surface and its request/response types.
+//! The modules, each depending only on those below it:
+//! - `routes`: the HTTP surface, its request/response types, and [`app`].
 //! - `workflow`: the graph and its nodes.
 //! - `agent_client`: the traced HTTP call to the agent service.
+//! - `config`: environment → [`Config`], once, at start.
 //! - `error`: every failure, mapped to one JSON error shape.
 
 mod agent_client;
 mod config;
 mod error;
-pub mod routes;
+mod routes;
 mod workflow;
 
 use std::sync::Arc;
 
-pub use agent_client::{AgentClient, RetryConnectErrors};
 pub use config::{Config, ConfigError};
-pub use error::ApiError;
 pub use routes::app;
-pub use workflow::{AskGraph, AskState, build_graph};
 
 /// What every request handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub graph: Arc<AskGraph>,
+    graph: Arc<workflow::AskGraph>,
 }
 
 impl AppState {
+    /// The `/ask` graph, calling the agent service `config` names.
     pub fn new(config: &Config) -> Self {
-        let agent = AgentClient::new(
+        let agent = agent_client::AgentClient::new(
             config.agent_service_url.clone(),
             config.agent_timeout(),
             config.agent_connect_retries,
         );
         Self {
-            graph: Arc::new(build_graph(agent)),
+            graph: Arc::new(workflow::build_graph(agent)),
         }
     }
 }

@@ -2,46 +2,53 @@
 
 use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
+use telemetry::genai::MAX_SESSION_ID_CHARS;
 use utoipa::{OpenApi, ToSchema};
 
 use telemetry::genai::{question_and_answer, record_content, with_session};
 
-use service_kit::api::{ApiJson, BadRequest, ErrorResponses};
+use service_kit::{
+    api::{ApiJson, BadRequest, ErrorResponses},
+    fields::TextField,
+};
 
-use crate::{ApiError, AppState, AskState};
+use crate::{AppState, error::ApiError, workflow::AskState};
 
-/// Questions above this many characters are refused with 422.
-pub const MAX_QUESTION_CHARS: usize = 4_000;
-/// Session ids: 1–128 characters of `[A-Za-z0-9._:-]`, so they are safe in headers and logs.
-pub const MAX_SESSION_ID_CHARS: usize = 128;
+/// The question: trimmed, 1–`MAX_TEXT_CHARS` characters.
+const QUESTION: TextField = TextField {
+    name: "question",
+    empty_code: "invalid_question",
+    too_long_code: "question_too_long",
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AskRequest {
+pub(crate) struct AskRequest {
     /// The user's question; surrounding whitespace is ignored.
     #[schema(
         min_length = 1,
-        max_length = 4000,
         pattern = r"\S",
-        example = "Find me a good restaurant"
+        example = "Find me a good restaurant",
+        // utoipa takes literals only: a test checks this is `MAX_TEXT_CHARS`.
+        max_length = 4000
     )]
-    pub question: String,
+    pub(crate) question: String,
     /// Groups requests into one conversation. When absent: the caller's `session.id` baggage
     /// entry, else a new id.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$")]
-    pub session_id: Option<String>,
+    #[schema(min_length = 1, pattern = r"^[A-Za-z0-9._:-]+$", max_length = 128)]
+    pub(crate) session_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AskResponse {
-    pub answer: String,
-    pub session_id: String,
+pub(crate) struct AskResponse {
+    pub(crate) answer: String,
+    pub(crate) session_id: String,
     /// The trace to look up in a backend (32 hex digits); absent when nothing of it is exported:
     /// tracing disabled, or the caller's `traceparent` marked the trace as not sampled.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[0-9a-f]{32}$")]
-    pub trace_id: Option<String>,
+    pub(crate) trace_id: Option<String>,
 }
 
 /// The OpenAPI document, generated from the handlers and types below.
@@ -54,7 +61,7 @@ pub struct AskResponse {
     paths(ask, service_kit::api::health),
     components(schemas(service_kit::api::ErrorBody))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/ask", post(ask));
@@ -81,17 +88,7 @@ async fn ask(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<AskRequest>,
 ) -> Result<Json<AskResponse>, ApiError> {
-    let question = request.question.trim();
-    if question.is_empty() {
-        return Err(BadRequest::invalid("invalid_question", "question must not be empty").into());
-    }
-    if question.chars().count() > MAX_QUESTION_CHARS {
-        return Err(BadRequest::invalid(
-            "question_too_long",
-            format!("question must be at most {MAX_QUESTION_CHARS} characters"),
-        )
-        .into());
-    }
+    let question = QUESTION.check(&request.question)?;
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session_id = match request.session_id {
         Some(id) => validate_session_id(id)?,

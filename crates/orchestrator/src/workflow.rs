@@ -1,31 +1,25 @@
 //! The `/ask` graph: `START → call_agent → format_response → END`, the same shape as the
 //! original LangGraph demo. The runner (crates/graph) gives each step its span.
 
-use graph::{END, Graph, NodeError, START};
+use graph::{END, Graph, START};
 use telemetry::genai::{question_and_answer, record_content};
 
-use crate::{AgentClient, error::AgentCallError};
+use crate::{agent_client::AgentClient, error::AgentCallError};
 
 /// The state that flows through the graph.
 #[derive(Debug, Clone, Default)]
-pub struct AskState {
-    pub question: String,
-    pub session_id: String,
+pub(crate) struct AskState {
+    pub(crate) question: String,
+    pub(crate) session_id: String,
     /// Set by `call_agent`.
-    pub agent_answer: Option<String>,
+    pub(crate) agent_answer: Option<String>,
     /// Set by `format_response`.
-    pub answer: Option<String>,
+    pub(crate) answer: Option<String>,
 }
 
-pub type AskGraph = Graph<AskState, AgentCallError>;
+pub(crate) type AskGraph = Graph<AskState, AgentCallError>;
 
-impl NodeError for AgentCallError {
-    fn error_type(&self) -> &'static str {
-        self.error_type()
-    }
-}
-
-pub fn build_graph(agent: AgentClient) -> AskGraph {
+pub(crate) fn build_graph(agent: AgentClient) -> AskGraph {
     Graph::builder("ask")
         .add_node("call_agent", move |state| call_agent(agent.clone(), state))
         .add_node("format_response", format_response)

@@ -1,22 +1,20 @@
 //! The router driven directly (`oneshot`, no sockets): every bad request gets a 4xx with the
 //! JSON error shape, never a 500 or a panic.
 
-use std::time::Duration;
-
 use axum::{body::Body, http::StatusCode};
-use orchestrator::{AgentClient, AppState, app, build_graph};
+use orchestrator::{AppState, Config, app};
 use serde_json::Value;
+use service_kit::config::EnvConfig;
 
 /// The agent URL points at a closed port: these requests must be refused before any call.
 fn state() -> AppState {
-    let agent = AgentClient::new(
-        "http://127.0.0.1:9".parse().unwrap(),
-        Duration::from_millis(500),
-        0,
-    );
-    AppState {
-        graph: std::sync::Arc::new(build_graph(agent)),
-    }
+    let config = Config::from_vars(service_kit::testing::vars(&[
+        ("AGENT_SERVICE_URL", "http://127.0.0.1:9"),
+        ("AGENT_TIMEOUT_MS", "500"),
+        ("AGENT_CONNECT_RETRIES", "0"),
+    ]))
+    .unwrap();
+    AppState::new(&config)
 }
 
 async fn post(

@@ -3,18 +3,20 @@
 //! - [`api`]: the one error shape (`{"error": {"code", "message"}}`), the JSON extractor whose
 //!   rejections use it, `/health`, `/openapi.json`, and [`api::standard_routes`], which puts
 //!   them and the SERVER-span layer around a service's own routes.
+//! - [`fields`]: the text fields both services validate alike, and their limit.
 //! - [`config`]: a typed config struct from environment variables, with errors that name the
 //!   variable, and the list of variables it reads.
 //! - [`serve`]: the HTTP server loop with its limits (header and body read timeouts, a
 //!   connection limit, a drain deadline).
 //! - [`upstream`]: a size cap on the bodies of responses from services we call.
-//! - [`lifecycle`]: start telemetry, serve until SIGTERM/Ctrl-C, drain, flush; and the
-//!   `--healthcheck` mode container health checks call.
+//! - [`lifecycle`]: the steps each `main.rs` strings together — serve until SIGTERM/Ctrl-C and
+//!   drain (bounded) — and the `--healthcheck` mode container health checks call.
 //!
 //! OpenTelemetry itself stays in the `telemetry` crate.
 
 pub mod api;
 pub mod config;
+pub mod fields;
 mod json;
 pub mod lifecycle;
 mod log_limit;
@@ -23,4 +25,4 @@ pub mod serve;
 pub mod testing;
 pub mod upstream;
 
-pub use lifecycle::run;
+pub use lifecycle::{exit_with, healthcheck, healthcheck_requested, serve_until_signal};

@@ -1,27 +1,70 @@
-//! Serve until asked to stop, then lose nothing: stop accepting, let in-flight requests finish
-//! (their spans end) within the drain deadline, and only then flush the span pipeline.
+//! The steps of a service process that every `main.rs` strings together — telemetry first,
+//! then [`serve_until_signal`] (serve, then drain within the deadline), then the caller flushes
+//! telemetry — plus the `--healthcheck` mode container health checks run.
+
+use std::{fmt::Display, process::ExitCode, time::Duration};
 
 use axum::Router;
 use tokio::net::TcpListener;
 
-use telemetry::Telemetry;
+use crate::{
+    config::EnvConfig,
+    serve::{Drained, ServerLimits, serve},
+};
 
-use crate::serve::{Drained, ServerLimits, serve};
-
-/// Runs the server until SIGTERM or Ctrl-C, drains it (bounded), then flushes telemetry.
-async fn serve_then_flush(
-    listener: TcpListener,
-    app: Router,
-    limits: &ServerLimits,
-    telemetry: Telemetry,
-) {
-    match serve(listener, app, limits, shutdown_signal()).await {
+/// Binds `0.0.0.0:port` and serves `app` until SIGTERM or Ctrl-C, then drains in-flight
+/// requests within `SHUTDOWN_TIMEOUT_MS` (the server limits are read from the environment).
+/// Returns the process's exit code; the caller flushes telemetry after it, whatever it is.
+pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
+    let limits = match ServerLimits::from_env() {
+        Ok(limits) => limits,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(("0.0.0.0", port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(port, %error, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(port, "listening");
+    match serve(listener, app, &limits, shutdown_signal()).await {
         Drained::Clean => tracing::info!("server drained; flushing telemetry"),
         Drained::Cut(_) => {
             tracing::info!("server stopped at the drain deadline; flushing telemetry")
         }
     }
-    telemetry.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// A start-up failure (bad configuration, telemetry that cannot start): printed, exit 1.
+pub fn exit_with(service: &str, error: impl Display) -> ExitCode {
+    eprintln!("{service}: {error}");
+    ExitCode::FAILURE
+}
+
+/// Whether the process was started as `service --healthcheck`.
+pub fn healthcheck_requested() -> bool {
+    std::env::args().nth(1).as_deref() == Some("--healthcheck")
+}
+
+/// The container health check: asks the running service's `GET /health` on `port` and exits
+/// 0 or 1, so the runtime image needs no shell or curl.
+pub async fn healthcheck(port: u16) -> ExitCode {
+    let url = format!("http://127.0.0.1:{port}/health");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    match response {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => exit_with(&url, format!("HTTP {}", response.status())),
+        Err(error) => exit_with(&url, error),
+    }
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM — what `docker stop` sends.
@@ -49,83 +92,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
-    }
-}
-
-/// The whole life of a service process, so each `main.rs` is three lines: start telemetry,
-/// build the app from its config (errors are printed and exit 1), listen on `0.0.0.0:port`,
-/// serve until a signal, drain, flush.
-///
-/// With `--healthcheck` as the only argument it instead asks the running service's
-/// `GET /health` on the configured port and exits 0 or 1: the container health check, so the
-/// runtime image needs no shell or curl.
-pub async fn run<E: std::fmt::Display>(
-    service_name: &'static str,
-    service_version: &'static str,
-    build: impl FnOnce() -> Result<(u16, Router), E>,
-) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    if std::env::args().nth(1).as_deref() == Some("--healthcheck") {
-        return match build() {
-            Ok((port, _)) => healthcheck(port).await,
-            Err(error) => {
-                eprintln!("{service_name}: {error}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let telemetry = match telemetry::init(service_name, service_version) {
-        Ok(telemetry) => telemetry,
-        Err(error) => {
-            eprintln!("{service_name}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (port, app) = match build() {
-        Ok(built) => built,
-        Err(error) => {
-            tracing::error!("{service_name}: {error}");
-            telemetry.shutdown().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    let limits = match ServerLimits::from_vars(std::env::vars()) {
-        Ok(limits) => limits,
-        Err(error) => {
-            tracing::error!("{service_name}: {error}");
-            telemetry.shutdown().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match TcpListener::bind(("0.0.0.0", port)).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::error!(port, %error, "{service_name}: cannot listen");
-            telemetry.shutdown().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(port, version = service_version, "{service_name} listening");
-    serve_then_flush(listener, app, &limits, telemetry).await;
-    ExitCode::SUCCESS
-}
-
-async fn healthcheck(port: u16) -> std::process::ExitCode {
-    let url = format!("http://127.0.0.1:{port}/health");
-    let response = reqwest::Client::new()
-        .get(&url)
-        .timeout(std::time::Duration::from_secs(2))
-        .send()
-        .await;
-    match response {
-        Ok(response) if response.status().is_success() => std::process::ExitCode::SUCCESS,
-        Ok(response) => {
-            eprintln!("{url}: HTTP {}", response.status());
-            std::process::ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("{url}: {error}");
-            std::process::ExitCode::FAILURE
-        }
     }
 }

@@ -70,34 +70,23 @@ impl Default for ServerLimits {
     }
 }
 
-impl ServerLimits {
-    /// Parses the limits from variables, refusing zeros (a zero timeout or limit would make the
-    /// service unusable, never what was meant).
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, crate::config::ConfigError> {
-        let limits: Self = crate::config::from_vars(vars)?;
-        for (name, value) in [
-            (
-                "HTTP_HEADER_READ_TIMEOUT_MS",
-                limits.http_header_read_timeout_ms,
-            ),
-            (
-                "HTTP_BODY_READ_TIMEOUT_MS",
-                limits.http_body_read_timeout_ms,
-            ),
-            ("HTTP_MAX_CONNECTIONS", limits.http_max_connections as u64),
-            ("SHUTDOWN_TIMEOUT_MS", limits.shutdown_timeout_ms),
-        ] {
-            if value == 0 {
-                return Err(crate::config::ConfigError(format!(
-                    "{name} must be greater than 0"
-                )));
-            }
-        }
-        Ok(limits)
-    }
+impl crate::config::EnvConfig for ServerLimits {
+    type Error = crate::config::ConfigError;
 
+    fn check(self) -> Result<Self, Self::Error> {
+        use crate::config::non_zero;
+        non_zero(
+            "HTTP_HEADER_READ_TIMEOUT_MS",
+            self.http_header_read_timeout_ms,
+        )?;
+        non_zero("HTTP_BODY_READ_TIMEOUT_MS", self.http_body_read_timeout_ms)?;
+        non_zero("HTTP_MAX_CONNECTIONS", self.http_max_connections as u64)?;
+        non_zero("SHUTDOWN_TIMEOUT_MS", self.shutdown_timeout_ms)?;
+        Ok(self)
+    }
+}
+
+impl ServerLimits {
     fn header_read_timeout(&self) -> Duration {
         Duration::from_millis(self.http_header_read_timeout_ms)
     }
@@ -185,6 +174,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::EnvConfig;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -1,6 +1,7 @@
-//! Attribute names, defined once. Where the `opentelemetry-semantic-conventions` crate has the
-//! name we re-export its constant, so a typo cannot drift from the spec; the rest (GenAI names
-//! newer than the crate, our graph namespace) are spelled out here with the spec they follow.
+//! Attribute names, defined once. Every name the `opentelemetry-semantic-conventions` crate has
+//! is its constant, re-exported, so a typo cannot drift from the spec (`session.id` is set beside
+//! `gen_ai.conversation.id` so backends that group by either find the conversation); the rest —
+//! the operation values, OpenInference's `tool.name`, our graph namespace — are spelled out here.
 
 pub use opentelemetry_semantic_conventions::attribute::{
     DEPLOYMENT_ENVIRONMENT_NAME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE,
@@ -8,31 +9,55 @@ pub use opentelemetry_semantic_conventions::attribute::{
     URL_SCHEME, URL_TEMPLATE,
 };
 
-// OpenTelemetry GenAI semantic conventions (v1.41, Development status).
-pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
-pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
-pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
-pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
-pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
-pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
-pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
-pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
-pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
-pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
-pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
-pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
-pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
-pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
-pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
-pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
-pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
-pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
-pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
-pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+/// Our name for a constant of the crate, with its value. The crate marks its GenAI names
+/// deprecated because they moved to the separate GenAI conventions repository — the names
+/// themselves are unchanged — so they are taken here once, not re-exported, to keep that
+/// notice out of every crate that records an attribute.
+macro_rules! from_semconv_crate {
+    ($($name:ident),* $(,)?) => {$(
+        #[allow(deprecated)]
+        #[doc = concat!("`opentelemetry_semantic_conventions::attribute::", stringify!($name), "`.")]
+        pub const $name: &str = opentelemetry_semantic_conventions::attribute::$name;
+    )*};
+}
 
-/// `session.id` from the general session conventions, set beside `gen_ai.conversation.id` so
-/// backends that group by either find the conversation.
-pub const SESSION_ID: &str = "session.id";
+// OpenTelemetry GenAI semantic conventions (Development status).
+from_semconv_crate!(
+    GEN_AI_AGENT_NAME,
+    GEN_AI_CONVERSATION_ID,
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_TOOL_TYPE,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GEN_AI_WORKFLOW_NAME,
+    SESSION_ID,
+);
+
+/// Values of `gen_ai.operation.name` (the crate has the key, not its values). Each names the
+/// span too: `{operation} {target}`.
+pub mod operation {
+    /// An inference call to a model: `chat {model}`.
+    pub const CHAT: &str = "chat";
+    /// A tool run on the model's behalf: `execute_tool {tool}`.
+    pub const EXECUTE_TOOL: &str = "execute_tool";
+    /// One turn of an agent: `invoke_agent {agent}`.
+    pub const INVOKE_AGENT: &str = "invoke_agent";
+    /// One run of a workflow (our graph): `invoke_workflow {workflow}`.
+    pub const INVOKE_WORKFLOW: &str = "invoke_workflow";
+}
 
 /// OpenInference's tool name key: Galileo's minimum-valid tool span table names it.
 pub const TOOL_NAME: &str = "tool.name";
