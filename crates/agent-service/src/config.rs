@@ -4,6 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// The agent service's own settings (field `x_y` ← variable `X_Y`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     /// `PORT`: where `/agent` listens.
@@ -35,10 +36,13 @@ pub struct Config {
     pub llm_timeout_ms: u64,
 }
 
+/// Why the agent service refuses to start.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A variable is malformed (named in the message).
     #[error(transparent)]
     Invalid(#[from] service_kit::config::ConfigError),
+    /// The real model was asked for without a key.
     #[error(
         "USE_REAL_LLM=true needs OPENAI_API_KEY; set it, or unset USE_REAL_LLM to use the mock model"
     )]

@@ -11,6 +11,8 @@
 //! - `config`: environment → [`Config`], once, at start (fails fast on a missing API key).
 //! - `error`: every failure, mapped to one JSON error shape.
 
+#![warn(missing_docs)]
+
 mod agent;
 mod config;
 mod conversation;

@@ -58,6 +58,7 @@ pub(crate) struct AgentResponse {
 )]
 pub(crate) struct ApiDoc;
 
+/// The service's router: `/agent` traced, probes not, every error in one JSON shape.
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/agent", post(agent));
     service_kit::api::with_json_fallbacks(api)

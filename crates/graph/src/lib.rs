@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::{collections::HashMap, future::Future, sync::Arc};
 
 use futures::future::BoxFuture;
@@ -47,19 +49,32 @@ pub trait NodeError: std::error::Error + ErrorType + Send + Sync + 'static {}
 
 impl<E: std::error::Error + ErrorType + Send + Sync + 'static> NodeError for E {}
 
+/// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError<E: NodeError> {
+    /// A node returned an error.
     #[error("node `{node}` failed: {source}")]
     Node {
+        /// The node.
         node: &'static str,
+        /// Its error.
         #[source]
         source: E,
     },
+    /// The run took more steps than the graph allows (a loop that never ends).
     #[error("graph `{graph}` exceeded its limit of {limit} steps")]
-    StepLimit { graph: &'static str, limit: usize },
+    StepLimit {
+        /// The graph's name.
+        graph: &'static str,
+        /// Its step limit.
+        limit: usize,
+    },
+    /// A conditional edge chose a node the graph does not have.
     #[error("router after `{from}` chose `{to}`, which is not a node of the graph")]
     UnknownNode {
+        /// The node the router ran after.
         from: &'static str,
+        /// What it chose.
         to: &'static str,
     },
 }
@@ -77,17 +92,24 @@ impl<E: NodeError> ErrorType for GraphError<E> {
 /// A graph that cannot run: reported by [`GraphBuilder::build`], before any request.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GraphBuildError {
+    /// Nothing says where a run starts.
     #[error("no edge leaves START")]
     NoEntry,
+    /// A fixed edge points at a node that does not exist.
     #[error("edge {from} -> {to} names an unknown node")]
     UnknownEdgeTarget {
+        /// Where the edge leaves.
         from: &'static str,
+        /// Where it points.
         to: &'static str,
     },
+    /// An edge leaves a node that does not exist.
     #[error("edge leaves `{0}`, which is not a node")]
     UnknownEdgeSource(&'static str),
+    /// A node no edge leaves: a run would stop there without reaching END.
     #[error("node `{0}` has no outgoing edge")]
     DeadEnd(&'static str),
+    /// Two nodes with one name.
     #[error("node `{0}` is added twice")]
     DuplicateNode(&'static str),
 }
@@ -132,6 +154,7 @@ impl<S, E> std::fmt::Debug for Graph<S, E> {
 }
 
 impl<S: Send + 'static, E: NodeError> Graph<S, E> {
+    /// Starts describing a graph called `name` (its `invoke_workflow {name}` span).
     pub fn builder(name: &'static str) -> GraphBuilder<S, E> {
         GraphBuilder {
             name,
@@ -258,6 +281,8 @@ impl<S: Send + 'static, E: NodeError> GraphBuilder<S, E> {
         self
     }
 
+    /// The graph, once its nodes and edges are checked ([`GraphBuildError`]): a broken graph
+    /// fails at start, not on a request.
     pub fn build(self) -> Result<Graph<S, E>, GraphBuildError> {
         if let Some(name) = self.duplicate {
             return Err(GraphBuildError::DuplicateNode(name));

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// The orchestrator's own settings (field `x_y` ← variable `X_Y`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     /// `PORT`: where `/ask` listens.

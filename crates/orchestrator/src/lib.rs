@@ -9,6 +9,8 @@
 //! - `config`: environment → [`Config`], once, at start.
 //! - `error`: every failure, mapped to one JSON error shape.
 
+#![warn(missing_docs)]
+
 mod agent_client;
 mod config;
 mod error;

@@ -63,6 +63,7 @@ pub(crate) struct AskResponse {
 )]
 pub(crate) struct ApiDoc;
 
+/// The service's router: `/ask` traced, probes not, every error in one JSON shape.
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/ask", post(ask));
     service_kit::api::with_json_fallbacks(api)

@@ -24,9 +24,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
+/// The code and message of an error.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable and machine-readable: `invalid_json`, `agent_timeout`, ...
@@ -68,8 +70,11 @@ pub fn error_response(status: StatusCode, code: &'static str, message: String) -
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct BadRequest {
+    /// The 4xx status.
     pub status: StatusCode,
+    /// The stable error code.
     pub code: &'static str,
+    /// A fixed message for people (never request content).
     pub message: String,
 }
 
@@ -99,8 +104,10 @@ impl IntoResponse for BadRequest {
     }
 }
 
+/// `GET /health`'s answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// Always `ok` while the process serves.
     #[schema(example = "ok")]
     pub status: String,
 }

@@ -14,6 +14,8 @@
 //!
 //! OpenTelemetry itself stays in the `telemetry` crate.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod config;
 pub mod fields;

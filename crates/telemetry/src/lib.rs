@@ -19,6 +19,8 @@
 //! Serving, draining and calling [`Telemetry::shutdown`] at the right moment is the
 //! `service-kit` crate's `lifecycle`.
 
+#![warn(missing_docs)]
+
 mod export;
 pub mod genai;
 mod http_server;

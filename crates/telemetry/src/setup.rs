@@ -32,16 +32,22 @@ use crate::semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION}
 /// Collector cannot hold a stopping container past its grace period.
 pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why telemetry could not start; the service stops with it, naming the variable.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
+    /// The `OTEL_EXPORTER_OTLP_*` settings do not make an exporter.
     #[error("cannot build the OTLP span exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// A global subscriber was already installed.
     #[error("cannot install the tracing subscriber: {0}")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
+    /// `OTEL_PROPAGATORS` names a propagator we do not have.
     #[error("invalid {0}")]
     Propagators(String),
+    /// `OTEL_SDK_DISABLED` is neither true nor false.
     #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
     SdkDisabled(String),
+    /// The content-capture switch has an unknown value.
     #[error(
         "invalid OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT value {0:?}: expected true, false, \
          NO_CONTENT, SPAN_ONLY, EVENT_ONLY or SPAN_AND_EVENT"

@@ -66,8 +66,9 @@ const BAGGAGE: &str = "baggage";
 const KNOWN_FLAGS: u8 = 0x01 | 0x02;
 /// `tracestate` list-member limit.
 pub const MAX_TRACESTATE_MEMBERS: usize = 32;
-/// `baggage` limits (W3C Baggage, "Limits").
+/// `baggage` member limit (W3C Baggage, "Limits").
 pub const MAX_BAGGAGE_MEMBERS: usize = 64;
+/// `baggage` size limit in bytes (W3C Baggage, "Limits").
 pub const MAX_BAGGAGE_BYTES: usize = 8192;
 
 /// `traceparent` + `tracestate`.

@@ -25,11 +25,16 @@ pub const MAX_VALUE_CHARS: usize = 32 * 1024;
 const CONTENT_EVENT: &str = "gen_ai.client.inference.operation.details";
 const CAPTURE_VAR: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
 
+/// Where message content goes (the capture switch's values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentCapture {
+    /// Nowhere: only sizes and counts (the default).
     NoContent,
+    /// Span attributes (`gen_ai.input.messages`, …): what Galileo reads.
     SpanOnly,
+    /// One `gen_ai.client.inference.operation.details` event per span.
     EventOnly,
+    /// Both.
     SpanAndEvent,
 }
 

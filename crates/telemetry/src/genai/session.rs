@@ -76,6 +76,7 @@ pub struct SessionSpanProcessor<P> {
 }
 
 impl<P> SessionSpanProcessor<P> {
+    /// Wraps `inner`, the processor every span goes on to.
     pub fn new(inner: P) -> Self {
         Self { inner }
     }
