@@ -1,0 +1,19 @@
+//! The whole-process suite, one test binary with a module per concern (the zero2prod /
+//! reqwest-retry layout): both services as real processes, the real Collector, the official
+//! OpenTelemetry Python SDK, and fakes only for what lives outside our control (an OTLP receiver
+//! playing the Collector or Galileo, an OpenAI-compatible server). Support code: `tests/support`.
+//!
+//! `cargo test -p e2e` runs all of it; `cargo test -p e2e hostile::` one module.
+
+mod collector_e2e;
+mod compose_check;
+mod failures;
+mod genai;
+mod hostile;
+mod interop;
+mod otel_env;
+mod propagation;
+mod real_llm;
+mod resilience;
+mod run_native;
+mod trace_tree;
