@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use service_kit::api::{BadRequest, error_response};
+use service_kit::error::{BadRequest, error_response};
 use telemetry::genai::ErrorType;
 
 use crate::{agent::AgentError, llm::LlmError};

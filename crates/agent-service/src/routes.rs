@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 use telemetry::genai::MAX_SESSION_ID_CHARS;
 use utoipa::{OpenApi, ToSchema};
 
-use service_kit::{
-    api::{ApiJson, BadRequest, ErrorResponses},
-    fields::TextField,
-};
+use service_kit::{ApiJson, api::ErrorResponses, error::BadRequest, fields::TextField};
 
 use crate::{AppState, error::ApiError};
 
@@ -54,7 +51,7 @@ pub(crate) struct AgentResponse {
         description = "One agent turn: chat, tools, chat."
     ),
     paths(agent, service_kit::api::health),
-    components(schemas(service_kit::api::ErrorBody))
+    components(schemas(service_kit::error::ErrorBody))
 )]
 pub(crate) struct ApiDoc;
 

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use graph::GraphError;
-use service_kit::api::{BadRequest, error_response};
+use service_kit::error::{BadRequest, error_response};
 use telemetry::genai::ErrorType;
 
 /// A failed call to the agent service.

@@ -7,10 +7,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use telemetry::genai::{question_and_answer, record_content, with_session};
 
-use service_kit::{
-    api::{ApiJson, BadRequest, ErrorResponses},
-    fields::TextField,
-};
+use service_kit::{ApiJson, api::ErrorResponses, error::BadRequest, fields::TextField};
 
 use crate::{AppState, error::ApiError, workflow::AskState};
 
@@ -59,7 +56,7 @@ pub(crate) struct AskResponse {
         description = "Runs a question through the agent graph."
     ),
     paths(ask, service_kit::api::health),
-    components(schemas(service_kit::api::ErrorBody))
+    components(schemas(service_kit::error::ErrorBody))
 )]
 pub(crate) struct ApiDoc;
 

@@ -1,4 +1,6 @@
-//! The HTTP surface both services share.
+//! The HTTP surface both services share: the probes (`/health`, `/openapi.json`), the JSON
+//! answers to what the router itself refuses (404, 405), the body limit, and the error
+//! responses every `POST` endpoint documents.
 
 use axum::{
     Json, Router,
@@ -7,102 +9,13 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use std::{
-    sync::LazyLock,
-    time::{Duration, Instant},
-};
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::json::ApiJson;
-use crate::log_limit::LogLimit;
+use crate::error::{BadRequest, ErrorBody};
 
 /// Request bodies above this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// The code and message of an error.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable and machine-readable: `invalid_json`, `agent_timeout`, ...
-    pub code: String,
-    /// For people; never carries request content or secrets.
-    pub message: String,
-}
-
-/// Server-error log lines per error code, at most one per this interval.
-pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Builds the error response. Server errors are logged here, at most once per code per
-/// [`FAILURE_LOG_INTERVAL`] with a count of the ones held back (each still has its trace);
-/// the caller's mistakes (4xx) are not logged at all.
-pub fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
-    static FAILURES: LazyLock<LogLimit> = LazyLock::new(|| LogLimit::new(FAILURE_LOG_INTERVAL));
-    if status.is_server_error()
-        && let Some(held_back) = FAILURES.due(code, Instant::now())
-    {
-        tracing::error!(
-            status = status.as_u16(),
-            code,
-            %message,
-            similar_failures_not_logged = held_back,
-            "request failed (each failure code is logged at most every {}s)",
-            FAILURE_LOG_INTERVAL.as_secs()
-        );
-    }
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message,
-        },
-    };
-    (status, Json(body)).into_response()
-}
-
-/// A request the caller got wrong: always a 4xx.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct BadRequest {
-    /// The 4xx status.
-    pub status: StatusCode,
-    /// The stable error code.
-    pub code: &'static str,
-    /// A fixed message for people (never request content).
-    pub message: String,
-}
-
-impl BadRequest {
-    /// Any 4xx with its code and a fixed message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Well-formed JSON that breaks a rule of ours: 422.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        error_response(self.status, self.code, self.message)
-    }
-}
 
 /// `GET /health`'s answer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

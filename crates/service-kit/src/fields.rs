@@ -1,7 +1,7 @@
 //! The request fields both services check the same way: a required text (the question, the
 //! message) and its limit. The schema (`/openapi.json`) and the check read the same constant.
 
-use crate::api::BadRequest;
+use crate::error::BadRequest;
 
 /// Questions and messages above this many characters are refused with 422.
 pub const MAX_TEXT_CHARS: usize = 4_000;

@@ -13,7 +13,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::api::BadRequest;
+use crate::error::BadRequest;
 
 /// A JSON request body, parsed into `T`; a bad one is a 4xx in our error shape.
 #[derive(Debug, Clone, Copy, Default)]

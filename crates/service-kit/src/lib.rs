@@ -1,8 +1,8 @@
 //! What makes each binary an HTTP service, shared so both services do it the same way:
 //!
-//! - [`api`]: the one error shape (`{"error": {"code", "message"}}`), the JSON extractor whose
-//!   rejections use it, `/health`, `/openapi.json`, and [`api::standard_routes`], which puts
-//!   them and the SERVER-span layer around a service's own routes.
+//! - [`error`]: the one error shape (`{"error": {"code", "message"}}`) and the 4xx type.
+//! - [`ApiJson`] (`json.rs`): the JSON body extractor whose rejections use it.
+//! - [`api`]: `/health`, `/openapi.json`, JSON 404/405, the body limit.
 //! - [`fields`]: the text fields both services validate alike, and their limit.
 //! - [`config`]: a typed config struct from environment variables, with errors that name the
 //!   variable, and the list of variables it reads.
@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod config;
+pub mod error;
 pub mod fields;
 mod json;
 pub mod lifecycle;
@@ -27,4 +28,5 @@ pub mod serve;
 pub mod testing;
 pub mod upstream;
 
+pub use json::ApiJson;
 pub use lifecycle::{exit_with, healthcheck, healthcheck_requested, serve_until_signal};
