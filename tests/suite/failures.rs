@@ -2,48 +2,17 @@
 //! Each failure must give a clear JSON error (502/504, never 500), an honest trace (status
 //! ERROR and `error.type` where it happened and on every parent), and bounded time.
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use e2e::{
-    CapturedSpan, FakeOtlp, Service,
+    CapturedSpan, FakeOtlp,
     fake_agent::FakeAgent,
     free_port,
     openai::{Behaviour, FakeOpenAi},
+    requests::{FAKE_KEY, agent_with_llm, ask_agent, orchestrator, post_json},
     tree::find,
 };
-use serde_json::{Value, json};
-
-const FAKE_KEY: &str = "sk-test-failures-0a1b2c3d4e5f4f9a";
-
-fn base_env(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
-        ("MOCK_LLM_LATENCY_MS", "0".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
-}
-
-async fn post(url: &str, body: Value) -> (u16, Value, Duration) {
-    let started = Instant::now();
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("an answer, not a hang");
-    let status = response.status().as_u16();
-    let body = response.json().await.expect("a JSON error body");
-    (status, body, started.elapsed())
-}
+use serde_json::json;
 
 /// Waits for the spans of the one trace that has a span named `root`.
 async fn trace_with(otlp: &FakeOtlp, root: &str, at_least: usize) -> Vec<CapturedSpan> {
@@ -76,19 +45,13 @@ fn assert_failed(span: &CapturedSpan, error_type: &str) {
     );
 }
 
-async fn orchestrator(otlp: &FakeOtlp, agent_url: &str, extra: &[(&str, &str)]) -> Service {
-    let mut env = base_env(otlp, extra);
-    env.insert("AGENT_SERVICE_URL".into(), agent_url.into());
-    Service::start("orchestrator", &env).await
-}
-
 #[tokio::test]
 async fn agent_down_is_a_502_after_bounded_connect_retries() {
     let otlp = FakeOtlp::start().await;
     let dead = format!("http://127.0.0.1:{}", free_port());
     let orchestrator = orchestrator(&otlp, &dead, &[("AGENT_CONNECT_RETRIES", "2")]).await;
     let (status, body, elapsed) =
-        post(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
+        post_json(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "agent_unreachable");
     assert!(elapsed < Duration::from_secs(10), "bounded: {elapsed:?}");
@@ -121,7 +84,7 @@ async fn a_slow_agent_is_a_504_at_the_configured_timeout_and_not_retried() {
     let agent = FakeAgent::start(200, Duration::from_secs(5)).await;
     let orchestrator = orchestrator(&otlp, &agent.url(), &[("AGENT_TIMEOUT_MS", "300")]).await;
     let (status, body, elapsed) =
-        post(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
+        post_json(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["code"], "agent_timeout");
     assert!(
@@ -146,7 +109,8 @@ async fn agent_error_statuses_are_502_naming_the_upstream_status() {
         let otlp = FakeOtlp::start().await;
         let agent = FakeAgent::start(upstream, Duration::ZERO).await;
         let orchestrator = orchestrator(&otlp, &agent.url(), &[]).await;
-        let (status, body, _) = post(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
+        let (status, body, _) =
+            post_json(&orchestrator.url("/ask"), json!({ "question": "hi" })).await;
         assert_eq!(status, 502, "{body}");
         assert_eq!(body["error"]["code"], "agent_error");
         assert!(
@@ -170,29 +134,6 @@ async fn agent_error_statuses_are_502_naming_the_upstream_status() {
             "agent_error_status",
         );
     }
-}
-
-async fn agent_with_llm(otlp: &FakeOtlp, openai: &FakeOpenAi, extra: &[(&str, &str)]) -> Service {
-    let mut env = base_env(
-        otlp,
-        &[
-            ("USE_REAL_LLM", "true"),
-            ("OPENAI_API_KEY", FAKE_KEY),
-            ("OPENAI_MODEL", "gpt-test"),
-            ("RUST_LOG", "debug"),
-        ],
-    );
-    env.insert("OPENAI_BASE_URL".into(), openai.base_url());
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Service::start("agent-service", &env).await
-}
-
-async fn ask_agent(agent: &Service) -> (u16, Value, Duration) {
-    post(
-        &agent.url("/agent"),
-        json!({ "message": "Find me a good restaurant" }),
-    )
-    .await
 }
 
 #[tokio::test]

@@ -4,10 +4,7 @@
 //! the environment so the bounds show in a second or two. All traffic stays on 127.0.0.1 and
 //! every loop is bounded.
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use axum::{
     Router,
@@ -22,6 +19,7 @@ use e2e::{
     free_port,
     openai::{Behaviour, FakeOpenAi},
     process::Background,
+    requests::{FAKE_KEY, agent_with_llm, ask_agent, orchestrator, post_json, service_env},
     tree::find,
 };
 use serde_json::{Value, json};
@@ -30,41 +28,8 @@ use tokio::{
     net::TcpStream,
 };
 
-fn env(otlp: &FakeOtlp, extra: &[(&str, &str)]) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
-        ("MOCK_LLM_LATENCY_MS", "0".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
-}
-
-async fn orchestrator(otlp: &FakeOtlp, agent_url: &str, extra: &[(&str, &str)]) -> Service {
-    let mut env = env(otlp, extra);
-    env.insert("AGENT_SERVICE_URL".into(), agent_url.into());
-    Service::start("orchestrator", &env).await
-}
-
-async fn post(url: &str, body: Value) -> (u16, Value, Duration) {
-    let started = Instant::now();
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .expect("an answer, not a hang");
-    let status = response.status().as_u16();
-    let body = response.json().await.expect("a JSON body");
-    (status, body, started.elapsed())
-}
-
 async fn ask(orchestrator: &Service) -> (u16, Value, Duration) {
-    post(&orchestrator.url("/ask"), json!({ "question": "hi" })).await
+    post_json(&orchestrator.url("/ask"), json!({ "question": "hi" })).await
 }
 
 /// Reads from `socket` until the server closes it or answers; returns what was read, or
@@ -479,7 +444,7 @@ async fn error_bodies_carry_codes_not_internal_addresses() {
 async fn error_messages_never_echo_the_request() {
     let otlp = FakeOtlp::start().await;
     let orchestrator = orchestrator(&otlp, &dead_agent(), &[]).await;
-    let agent = Service::start("agent-service", &env(&otlp, &[])).await;
+    let agent = Service::start("agent-service", &service_env(&otlp, &[])).await;
     let hostile = "<img src=x onerror=alert(1)>\nX-Forged: yes";
     for (url, bodies) in [
         (
@@ -499,7 +464,7 @@ async fn error_messages_never_echo_the_request() {
         ),
     ] {
         for request in bodies {
-            let (status, body, _) = post(&url, request.clone()).await;
+            let (status, body, _) = post_json(&url, request.clone()).await;
             assert_eq!(status, 422, "{request}: {body}");
             let message = body["error"]["message"].as_str().unwrap();
             for echoed in [
@@ -515,39 +480,19 @@ async fn error_messages_never_echo_the_request() {
     }
 }
 
-const FAKE_KEY: &str = "sk-test-hostile-00112233445566778899";
-
-async fn agent_with_llm(otlp: &FakeOtlp, openai: &FakeOpenAi) -> Service {
-    let mut env = env(
-        otlp,
-        &[
-            ("USE_REAL_LLM", "true"),
-            ("OPENAI_API_KEY", FAKE_KEY),
-            ("OPENAI_MODEL", "gpt-test"),
-            ("RUST_LOG", "debug"),
-            (
-                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-                "NO_CONTENT",
-            ),
-        ],
-    );
-    env.insert("OPENAI_BASE_URL".into(), openai.base_url());
-    Service::start("agent-service", &env).await
-}
-
-async fn ask_agent(agent: &Service) -> (u16, Value, Duration) {
-    post(
-        &agent.url("/agent"),
-        json!({ "message": "Find me a good restaurant" }),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn an_endless_model_body_is_a_502_without_growing_memory() {
     let otlp = FakeOtlp::start().await;
     let openai = FakeOpenAi::start_with(Behaviour::Endless).await;
-    let agent = agent_with_llm(&otlp, &openai).await;
+    let agent = agent_with_llm(
+        &otlp,
+        &openai,
+        &[(
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "NO_CONTENT",
+        )],
+    )
+    .await;
     let (status, body, elapsed) = ask_agent(&agent).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "llm_response_too_large");
@@ -592,7 +537,15 @@ async fn provider_text_never_reaches_logs_or_spans_raw() {
     for behaviour in cases {
         let otlp = FakeOtlp::start().await;
         let openai = FakeOpenAi::start_with(behaviour.clone()).await;
-        let agent = agent_with_llm(&otlp, &openai).await;
+        let agent = agent_with_llm(
+            &otlp,
+            &openai,
+            &[(
+                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                "NO_CONTENT",
+            )],
+        )
+        .await;
         let (status, body, _) = ask_agent(&agent).await;
         assert_eq!(status, 502, "{behaviour:?}: {body}");
         let seen = everything(&agent, &otlp).await + &body.to_string();
@@ -650,10 +603,10 @@ async fn connect_retries_ride_out_an_agent_restart() {
     let port = free_port();
     let orchestrator = orchestrator(&otlp, &format!("http://127.0.0.1:{port}"), &[]).await;
     let url = orchestrator.url("/ask");
-    let asked = tokio::spawn(async move { post(&url, json!({ "question": "hi" })).await });
+    let asked = tokio::spawn(async move { post_json(&url, json!({ "question": "hi" })).await });
     // The agent comes back a second later, as a restarted container would.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut agent_env = env(&otlp, &[]);
+    let mut agent_env = service_env(&otlp, &[]);
     agent_env.insert("PORT".into(), port.to_string());
     let _agent = Service::start("agent-service", &agent_env).await;
     let (status, body, elapsed) = asked.await.unwrap();

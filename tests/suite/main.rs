@@ -11,6 +11,7 @@ mod failures;
 mod genai;
 mod hostile;
 mod interop;
+mod openapi;
 mod otel_env;
 mod propagation;
 mod real_llm;

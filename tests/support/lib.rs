@@ -10,6 +10,7 @@ pub mod fake_agent;
 pub mod openai;
 pub mod otlp;
 pub mod process;
+pub mod requests;
 pub mod stack;
 pub mod tree;
 

@@ -132,31 +132,8 @@ async fn unknown_paths_are_404_and_health_is_ok() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn the_router_s_own_refusals_use_the_json_error_shape() {
-    for (method, path, status, code) in [
-        (
-            "GET",
-            "/agent",
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-        ),
-        (
-            "DELETE",
-            "/health",
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-        ),
-        ("GET", "/nope", StatusCode::NOT_FOUND, "not_found"),
-        ("POST", "/nope", StatusCode::NOT_FOUND, "not_found"),
-    ] {
-        let (got, json) =
-            service_kit::testing::send(app(state()), method, path, Body::empty(), None).await;
-        assert_eq!(got, status, "{method} {path}: {json}");
-        assert_eq!(json["error"]["code"], code, "{method} {path}");
-    }
-}
-
+/// The JSON 404/405 shapes are checked once, in orchestrator's tests (the same
+/// `service_kit::api` wiring); here, that a 405 keeps axum's `Allow` header.
 #[tokio::test]
 async fn a_405_still_names_the_allowed_method() {
     let response = app(state())
