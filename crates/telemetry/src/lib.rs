@@ -13,11 +13,11 @@
 //! - `propagators.rs`: `OTEL_PROPAGATORS` → W3C (ours), B3, Jaeger, X-Ray (maintained crates).
 //! - [`semconv`]: every attribute name we emit, defined once.
 //! - [`w3c`]: the `traceparent`/`tracestate`/`baggage` propagators, stricter than the SDK's.
-//! - [`genai`]: message content behind the opt-in capture switch, and sessions carried as
-//!   baggage onto every span.
+//! - [`genai`]: [`genai::GenAiSpan`] (the span of one GenAI operation), message content behind
+//!   the opt-in capture switch, and sessions carried as baggage onto every span.
 //!
-//! Serving, draining and calling [`Telemetry::shutdown`] at the right moment is the
-//! `service-kit` crate's `lifecycle`.
+//! Each service's `main.rs` calls [`init`] first and [`Telemetry::shutdown`] last, after the
+//! server has drained.
 
 #![warn(missing_docs)]
 
@@ -34,7 +34,8 @@ pub use http_server::{HttpServerLayer, http_server_layer};
 pub use propagation::{ClientBuilder, UrlTemplate, extract_context, traced_client};
 pub use setup::{SHUTDOWN_FLUSH_TIMEOUT, Telemetry, TelemetryError, init};
 
-/// Re-exported so services record attributes without depending on tracing-opentelemetry.
+/// Re-exported for the graph runner's step spans (services record through
+/// [`genai::GenAiSpan`] and never need it).
 pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The trace id of the current span as 32 lowercase hex digits, or `None` when nothing of this
@@ -54,10 +55,6 @@ pub fn current_trace_id() -> Option<String> {
 
 /// Set once the exporting pipeline is installed ([`init`] without `OTEL_SDK_DISABLED`).
 static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Attribute value types, for the few attributes that are not plain strings or numbers
-/// (e.g. the graph path, a string array).
-pub use opentelemetry::{Array, StringValue, Value};
 
 /// Marks `span` as failed: status ERROR with `message`, and `error.type` set to a
 /// low-cardinality `error_type`. One helper so every layer records failures the same way.
