@@ -91,16 +91,25 @@ fn urls_and_ports_line_up() {
         let env = compose.environment(service, &HashMap::new());
         // PORT, the build arg, the published port and the health check agree.
         let port: u16 = env["PORT"].parse().unwrap();
+        // The Dockerfile stage compose builds is named after the service and sets its PORT.
         let build = &compose.service(service)["build"];
         assert_eq!(
-            build["args"]["SERVICE"].as_str(),
+            build["target"].as_str(),
             Some(service),
-            "{service}: build arg SERVICE"
+            "{service}: build target"
         );
-        assert_eq!(
-            build["args"]["PORT"].as_str(),
-            Some(env["PORT"].as_str()),
-            "{service}: build arg PORT"
+        let dockerfile = read("Dockerfile");
+        let stage = dockerfile
+            .split("\nFROM ")
+            .find(|stage| stage.starts_with(&format!("runtime AS {service}\n")))
+            .unwrap_or_else(|| panic!("Dockerfile has no `FROM runtime AS {service}` stage"));
+        assert!(
+            stage.contains(&format!("ENV PORT={port}")),
+            "{service}: the image's PORT is not {port}"
+        );
+        assert!(
+            stage.contains(&format!("/app/target/release/{service} /usr/local/bin/service")),
+            "{service}: the stage does not copy its binary"
         );
         assert!(
             compose.ports(service).contains(&(port, port)),
@@ -250,8 +259,7 @@ fn the_dockerfile_builds_a_binary_the_workspace_has() {
     for needle in [
         "--locked",
         "cargo chef cook",
-        "--bin ${SERVICE}",
-        "COPY --from=builder /app/service /usr/local/bin/service",
+        "--package orchestrator --package agent-service",
         "USER app",
         "ENTRYPOINT [\"/usr/local/bin/service\"]",
     ] {

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The README's Docker quick start, run as a user runs it, then checked:
+#   1. `docker compose up --build --wait`, timed;
+#   2. `/ask` with a restaurant and a booking question: 200, a trace id each;
+#   3. both traces, with spans from both services, in `docker compose logs otel-collector`;
+#   4. the Collector's Galileo exporter pointed at a fake Galileo on the host (through the
+#      compose environment, no file edited): the key and project headers and the spans arrive;
+#   5. a request sent right before `docker compose stop` is flushed all the way;
+#   6. the README's "Local development" path: the Collector from compose, the services native;
+#   7. `docker compose down -v`; dockerd stopped if this script started it.
+# Engine, compose plugin and base images come from tests/docker/setup.sh. Ports: 8000, 3000,
+# 4317, 4318, 13133 (the compose defaults), and one free port for the fake Galileo.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+work="$root/target/compose-test"
+rm -rf "$work" && mkdir -p "$work"
+passed=0
+check() { # description
+  passed=$((passed + 1))
+  echo "    ok: $1"
+}
+fail() {
+  echo "compose-test: FAILED: $1" >&2
+  docker compose logs --no-color --tail 40 >&2 2>/dev/null || true
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+export DOCKERD_PID_FILE="$work/dockerd.pid"
+galileo_pid=""
+native_pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  docker compose down -v --remove-orphans >/dev/null 2>&1 || true
+  kill ${native_pids[@]+"${native_pids[@]}"} ${galileo_pid:+"$galileo_pid"} 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [[ -s "$DOCKERD_PID_FILE" ]]; then
+    kill "$(cat "$DOCKERD_PID_FILE")" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$(cat "$DOCKERD_PID_FILE")" 2>/dev/null || break; sleep 0.5; done
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "==> docker: engine, compose plugin, base images (tests/docker/setup.sh)"
+tests/docker/setup.sh
+[[ -f .env ]] && fail ".env exists: the test runs the defaults a fresh clone has"
+
+echo "==> a fake Galileo on the host"
+gateway="$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')"
+galileo_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+python="$(tests/interop/venv.sh)"
+"$python" tests/docker/fake_galileo.py "$gateway" "$galileo_port" compose-test-key "$work/galileo.jsonl" &
+galileo_pid=$!
+export GALILEO_OTLP_ENDPOINT="http://host.docker.internal:$galileo_port/otel/traces"
+export GALILEO_API_KEY=compose-test-key GALILEO_PROJECT=compose-test OTELCOL_BATCH_TIMEOUT=1s
+
+echo "==> docker compose up --build --wait"
+started=$(date +%s)
+docker compose up --build --wait --quiet-pull >"$work/up.log" 2>&1 || { tail -n 60 "$work/up.log" >&2; fail "compose up"; }
+echo "    up in $(( $(date +%s) - started )) s"
+check "both services healthy"
+
+ask() { # question -> trace id
+  local response
+  response="$(curl -fsS -X POST localhost:8000/ask -H 'content-type: application/json' \
+    -d "{\"question\":\"$1\"}")" || fail "/ask: $1"
+  sed -n 's/.*"trace_id":"\([0-9a-f]\{32\}\)".*/\1/p' <<<"$response"
+}
+collector_has() { # trace-id
+  for _ in $(seq 1 100); do
+    docker compose logs --no-color otel-collector 2>/dev/null | grep -q "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+galileo_has() { # trace-id service
+  for _ in $(seq 1 100); do
+    grep -q "\"service\": \"$2\", \"name\": \"[^\"]*\", \"trace_id\": \"$1\"" "$work/galileo.jsonl" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+echo "==> /ask"
+restaurant="$(ask "Find me a good restaurant")"
+booking="$(ask "Can you book a table for 4 tomorrow?")"
+[[ -n "$restaurant" && -n "$booking" ]] || fail "no trace ids"
+check "/ask answered a restaurant and a booking question"
+
+for trace in "$restaurant" "$booking"; do
+  collector_has "$trace" || fail "trace $trace not in the Collector's debug output"
+done
+logs="$(docker compose logs --no-color otel-collector)"
+for needle in "service.name: Str(orchestrator)" "service.name: Str(agent-service)" "execute_tool check_availability" "invoke_agent restaurant-assistant"; do
+  grep -qF "$needle" <<<"$logs" || fail "the Collector's debug output lacks $needle"
+done
+check "both traces, from both services, in docker compose logs otel-collector"
+
+for trace in "$restaurant" "$booking"; do
+  for service in orchestrator agent-service; do
+    galileo_has "$trace" "$service" || fail "Galileo never got $service's spans of $trace"
+  done
+done
+grep -q '"project": "compose-test", "logstream": "default"' "$work/galileo.jsonl" || fail "Galileo headers"
+check "the fake Galileo got the spans of both services, with the key, project and log stream"
+
+echo "==> a request right before docker compose stop"
+last="$(ask "Find me a sushi place")"
+docker compose stop >"$work/stop.log" 2>&1
+collector_has "$last" || fail "the last trace was lost on stop"
+galileo_has "$last" orchestrator || fail "the last trace never reached Galileo"
+galileo_has "$last" agent-service || fail "the last trace's agent spans never reached Galileo"
+check "the request sent before stop was flushed to the Collector and Galileo"
+
+echo "==> local development: the Collector from compose, the services from cargo"
+docker compose up -d --wait otel-collector >"$work/collector-up.log" 2>&1 || fail "compose up otel-collector"
+cargo build --quiet --locked -p orchestrator -p agent-service
+bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+env -u GALILEO_API_KEY "$bin/agent-service" >"$work/agent-service.log" 2>&1 &
+native_pids+=($!)
+AGENT_SERVICE_URL=http://localhost:3000 "$bin/orchestrator" >"$work/orchestrator.log" 2>&1 &
+native_pids+=($!)
+for _ in $(seq 1 100); do curl -fsS -o /dev/null localhost:8000/health 2>/dev/null && break; sleep 0.2; done
+native="$(ask "Find me a good restaurant")"
+collector_has "$native" || fail "the natively run services' trace is not in the Collector's output"
+check "cargo-run services export to the compose Collector on localhost:4318"
+
+echo "==> docker compose down -v"
+kill "${native_pids[@]}" 2>/dev/null || true
+wait "${native_pids[@]}" 2>/dev/null || true
+native_pids=()
+docker compose down -v >"$work/down.log" 2>&1 || fail "compose down"
+check "docker compose down -v"
+echo "compose: $passed passed, 0 failed"
