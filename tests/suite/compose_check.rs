@@ -108,7 +108,9 @@ fn urls_and_ports_line_up() {
             "{service}: the image's PORT is not {port}"
         );
         assert!(
-            stage.contains(&format!("/app/target/release/{service} /usr/local/bin/service")),
+            stage.contains(&format!(
+                "/app/target/release/{service} /usr/local/bin/service"
+            )),
             "{service}: the stage does not copy its binary"
         );
         assert!(

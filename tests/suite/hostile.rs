@@ -484,15 +484,7 @@ async fn error_messages_never_echo_the_request() {
 async fn an_endless_model_body_is_a_502_without_growing_memory() {
     let otlp = FakeOtlp::start().await;
     let openai = FakeOpenAi::start_with(Behaviour::Endless).await;
-    let agent = agent_with_llm(
-        &otlp,
-        &openai,
-        &[(
-            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-            "NO_CONTENT",
-        )],
-    )
-    .await;
+    let agent = agent_with_llm(&otlp, &openai, &[]).await;
     let (status, body, elapsed) = ask_agent(&agent).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "llm_response_too_large");
@@ -537,15 +529,7 @@ async fn provider_text_never_reaches_logs_or_spans_raw() {
     for behaviour in cases {
         let otlp = FakeOtlp::start().await;
         let openai = FakeOpenAi::start_with(behaviour.clone()).await;
-        let agent = agent_with_llm(
-            &otlp,
-            &openai,
-            &[(
-                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
-                "NO_CONTENT",
-            )],
-        )
-        .await;
+        let agent = agent_with_llm(&otlp, &openai, &[]).await; // content capture off: the default
         let (status, body, _) = ask_agent(&agent).await;
         assert_eq!(status, 502, "{behaviour:?}: {body}");
         let seen = everything(&agent, &otlp).await + &body.to_string();
