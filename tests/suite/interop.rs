@@ -12,7 +12,10 @@
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock, time::Duration};
 
-use e2e::{CapturedSpan, FakeOtlp, Service, SpanKind, free_port, stack::Stack, workspace_root};
+use e2e::{
+    CapturedSpan, FakeOtlp, Service, SpanKind, free_port, requests::orchestrator, stack::Stack,
+    workspace_root,
+};
 use serde_json::{Value, json};
 
 /// The virtualenv's python, created on first use.
@@ -150,16 +153,12 @@ async fn a_python_agent_joins_our_trace(propagators: &str, baggage: bool) {
         "/health",
     )
     .await;
-    let env: HashMap<String, String> = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.base_url()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
-        ("OTEL_PROPAGATORS", propagators.to_owned()),
-        ("AGENT_SERVICE_URL", format!("http://127.0.0.1:{port}")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let orchestrator = Service::start("orchestrator", &env).await;
+    let orchestrator = orchestrator(
+        &otlp,
+        &format!("http://127.0.0.1:{port}"),
+        &[("OTEL_PROPAGATORS", propagators)],
+    )
+    .await;
     let response = reqwest::Client::new()
         .post(orchestrator.url("/ask"))
         .json(&json!({ "question": "Find me a good restaurant", "session_id": "conv-py" }))

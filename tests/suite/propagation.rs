@@ -5,9 +5,9 @@
 #[path = "../../crates/telemetry/tests/support/w3c_cases.rs"]
 mod w3c_cases;
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
-use e2e::{Service, fake_agent::FakeAgent, free_port};
+use e2e::{Service, fake_agent::FakeAgent, free_port, requests::vars};
 use serde_json::{Value, json};
 use w3c_cases::{TRACE, cases};
 
@@ -19,18 +19,15 @@ fn traceparent_fields(value: &str) -> (String, String) {
 #[tokio::test]
 async fn every_rule_holds_from_axum_extraction_to_reqwest_injection() {
     let agent = FakeAgent::start(200, Duration::ZERO).await;
-    let env: HashMap<String, String> = [
-        ("AGENT_SERVICE_URL", agent.url()),
+    let env = vars(&[
+        ("AGENT_SERVICE_URL", &agent.url()),
         // Spans go nowhere; this test reads headers, not spans.
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{}", free_port()),
+            &format!("http://127.0.0.1:{}", free_port()),
         ),
-        ("RUST_LOG", "debug".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+        ("RUST_LOG", "debug"),
+    ]);
     let orchestrator = Service::start("orchestrator", &env).await;
     let client = reqwest::Client::new();
 
@@ -160,13 +157,10 @@ async fn every_rule_holds_from_axum_extraction_to_reqwest_injection() {
 #[tokio::test]
 async fn with_the_sdk_disabled_the_callers_context_still_reaches_the_agent() {
     let agent = FakeAgent::start(200, Duration::ZERO).await;
-    let env: HashMap<String, String> = [
-        ("AGENT_SERVICE_URL", agent.url()),
-        ("OTEL_SDK_DISABLED", "true".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = vars(&[
+        ("AGENT_SERVICE_URL", &agent.url()),
+        ("OTEL_SDK_DISABLED", "true"),
+    ]);
     let orchestrator = Service::start("orchestrator", &env).await;
     let incoming = format!("00-{TRACE}-00f067aa0ba902b7-01");
     let response = reqwest::Client::new()

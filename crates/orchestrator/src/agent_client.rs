@@ -30,12 +30,12 @@ struct AgentResponse {
 /// last attempt is 4.4 s after the first, enough to ride out an agent container's restart. No
 /// jitter: these are per-request retries against one refused port, and a fixed schedule is one
 /// the README and the tests can state exactly.
-pub(crate) const CONNECT_RETRY_FIRST_WAIT: Duration = Duration::from_millis(200);
-pub(crate) const CONNECT_RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
+const CONNECT_RETRY_FIRST_WAIT: Duration = Duration::from_millis(200);
+const CONNECT_RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Agent answers above this are refused (502 `agent_response_too_large`): a real answer is a
 /// few KiB, and an endless or huge body must not grow the orchestrator's memory.
-pub(crate) const MAX_AGENT_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
+const MAX_AGENT_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct AgentClient {

@@ -17,6 +17,22 @@ use utoipa::ToSchema;
 
 use crate::log_limit::LogLimit;
 
+/// Whether an `E` is anywhere in `error`'s source chain: how a body that hit a size cap or a
+/// deadline is told apart from other read failures, through the wrapping reqwest, hyper and
+/// axum put around it.
+pub fn caused_by<E: std::error::Error + 'static>(
+    error: &(dyn std::error::Error + 'static),
+) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<E>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
 /// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {

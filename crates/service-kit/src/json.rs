@@ -13,7 +13,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::BadRequest;
+use crate::error::{BadRequest, caused_by};
 
 /// A JSON request body, parsed into `T`; a bad one is a 4xx in our error shape.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +64,8 @@ fn unreadable_body(rejection: BytesRejection) -> BadRequest {
             ),
         );
     }
-    if caused_by_timeout(&rejection) {
+    // tower-http's body deadline (see `serve.rs`).
+    if caused_by::<tower_http::timeout::TimeoutError>(&rejection) {
         return BadRequest::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
@@ -76,18 +77,6 @@ fn unreadable_body(rejection: BytesRejection) -> BadRequest {
         "unreadable_body",
         "the request body could not be read",
     )
-}
-
-/// Whether tower-http's body deadline (see `serve.rs`) is somewhere in the error's chain.
-fn caused_by_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if error.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        current = error.source();
-    }
-    false
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadRequest> {

@@ -24,7 +24,7 @@ mod json;
 pub mod lifecycle;
 mod log_limit;
 pub mod serve;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod upstream;
 

@@ -33,7 +33,7 @@ pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
     tracing::info!(port, "listening");
     match serve(listener, app, &limits, shutdown_signal()).await {
         Drained::Clean => tracing::info!("server drained; flushing telemetry"),
-        Drained::Cut(_) => {
+        Drained::Cut => {
             tracing::info!("server stopped at the drain deadline; flushing telemetry")
         }
     }

@@ -59,17 +59,6 @@ fn default_shutdown_timeout_ms() -> u64 {
     10_000
 }
 
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self {
-            http_header_read_timeout_ms: default_header_read_timeout_ms(),
-            http_body_read_timeout_ms: default_body_read_timeout_ms(),
-            http_max_connections: default_max_connections(),
-            shutdown_timeout_ms: default_shutdown_timeout_ms(),
-        }
-    }
-}
-
 impl crate::config::EnvConfig for ServerLimits {
     type Error = crate::config::ConfigError;
 
@@ -103,13 +92,13 @@ impl ServerLimits {
 pub enum Drained {
     /// Every in-flight request finished.
     Clean,
-    /// The deadline passed; this many connections were cut.
-    Cut(usize),
+    /// The deadline passed and the requests still running were cut.
+    Cut,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains within the deadline.
 pub async fn serve(
-    listener: TcpListener,
+    mut listener: TcpListener,
     app: Router,
     limits: &ServerLimits,
     shutdown: impl Future<Output = ()>,
@@ -129,7 +118,6 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.http_max_connections));
     let mut connections = JoinSet::new();
-    let mut listener = listener;
     let mut shutdown = pin!(shutdown);
     loop {
         // A slot first, then a connection: past the limit, new clients wait in the backlog.
@@ -166,7 +154,7 @@ pub async fn serve(
                 deadline_ms = limits.shutdown_timeout_ms,
                 "drain deadline passed; in-flight requests were cut"
             );
-            Drained::Cut(cut)
+            Drained::Cut
         }
     }
 }
@@ -174,14 +162,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EnvConfig;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::{config::EnvConfig, testing::vars};
 
     #[test]
     fn limits_have_documented_defaults_and_refuse_zero() {

@@ -14,14 +14,7 @@ pub fn limit_body(response: reqwest::Response, max_bytes: usize) -> reqwest::Res
 
 /// Whether `error` (a failed body read, anywhere in its source chain) hit [`limit_body`]'s cap.
 pub fn is_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if error.is::<LengthLimitError>() {
-            return true;
-        }
-        current = error.source();
-    }
-    false
+    crate::error::caused_by::<LengthLimitError>(error)
 }
 
 #[cfg(test)]

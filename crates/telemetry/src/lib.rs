@@ -44,17 +44,13 @@ pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// tracing backend's search box — so never an id that no backend will have.
 pub fn current_trace_id() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
-    if !EXPORTING.load(std::sync::atomic::Ordering::Relaxed) {
-        return None; // OTEL_SDK_DISABLED: a caller's context passes through, nothing is ours
-    }
     let context = tracing::Span::current().context();
     let span_context = context.span().span_context().clone();
-    (span_context.is_valid() && span_context.is_sampled())
+    // A remote context is the caller's, passed through untouched: with `OTEL_SDK_DISABLED` the
+    // no-op tracer gives our spans their parent's context, and nothing of that trace is ours.
+    (span_context.is_valid() && span_context.is_sampled() && !span_context.is_remote())
         .then(|| span_context.trace_id().to_string())
 }
-
-/// Set once the exporting pipeline is installed ([`init`] without `OTEL_SDK_DISABLED`).
-static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Marks `span` as failed: status ERROR with `message`, and `error.type` set to a
 /// low-cardinality `error_type`. One helper so every layer records failures the same way.

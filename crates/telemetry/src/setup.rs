@@ -130,7 +130,6 @@ pub fn init(
     global::set_tracer_provider(provider.clone());
 
     let otel = otel_layer(provider.tracer("telemetry"));
-    crate::EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
 
     tracing_subscriber::registry()
         .with(console)
