@@ -67,17 +67,57 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts a workspace binary with exactly `env` (plus PATH), on a free port unless `env`
-    /// names one, and waits for `GET /health`. The environment is cleared so a developer's
-    /// shell cannot leak in.
+    /// Starts a workspace binary with exactly `env` (plus PATH) and waits for `GET /health`.
+    /// Unless `env` names a `PORT`, the service binds port 0 and the port it got is read from
+    /// its `listening` line: a port picked here and bound there could be taken in between by a
+    /// test running alongside, whose service would then answer for this one. The environment
+    /// is cleared so a developer's shell cannot leak in.
     pub async fn start(binary_name: &str, env: &HashMap<String, String>) -> Self {
-        let port = env
-            .get("PORT")
-            .map(|p| p.parse().expect("PORT"))
-            .unwrap_or_else(free_port);
+        let fixed: Option<u16> = env.get("PORT").map(|p| p.parse().expect("PORT"));
         let mut env = env.clone();
-        env.insert("PORT".into(), port.to_string());
-        Self::spawn(&binary(binary_name), &[], &env, port, "/health").await
+        env.insert("PORT".into(), fixed.unwrap_or(0).to_string());
+        let mut service = Self::launch(&binary(binary_name), &[], &env, fixed.unwrap_or(0));
+        if fixed.is_none() {
+            service.port = service.bound_port(binary_name).await;
+        }
+        service.wait_healthy(binary_name, "/health").await;
+        service
+    }
+
+    /// The port the service logged in its `listening … port=N` line.
+    async fn bound_port(&mut self, name: &str) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let port = self
+                .output()
+                .lines()
+                .filter(|line| line.contains(" listening"))
+                .find_map(|line| line.split("port=").nth(1))
+                .and_then(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                });
+            if let Some(port) = port {
+                return port;
+            }
+            self.assert_running(name);
+            assert!(
+                Instant::now() < deadline,
+                "{name} never said where it listens:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn assert_running(&mut self, name: &str) {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            panic!("{name} exited with {status}:\n{}", self.output());
+        }
     }
 
     /// Starts any program with exactly `env` (plus PATH) and waits until
@@ -89,6 +129,14 @@ impl Service {
         port: u16,
         health_path: &str,
     ) -> Self {
+        let name = program.file_name().unwrap().to_string_lossy().into_owned();
+        let mut service = Self::launch(program, args, env, port);
+        service.wait_healthy(&name, health_path).await;
+        service
+    }
+
+    /// Starts the process, capturing its output, without waiting for anything.
+    fn launch(program: &Path, args: &[&str], env: &HashMap<String, String>, port: u16) -> Self {
         let name = program.file_name().unwrap().to_string_lossy().into_owned();
         let mut child = Command::new(program)
             .args(args)
@@ -126,13 +174,11 @@ impl Service {
                 }
             });
         }
-        let mut service = Self {
+        Self {
             port,
             child: Some(child),
             output,
-        };
-        service.wait_healthy(&name, health_path).await;
-        service
+        }
     }
 
     async fn wait_healthy(&mut self, name: &str, health_path: &str) {
@@ -144,16 +190,7 @@ impl Service {
             {
                 return;
             }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "{name} exited with {status} before it was healthy:\n{}",
-                    self.output()
-                );
-            }
+            self.assert_running(name);
             assert!(
                 Instant::now() < deadline,
                 "{name} not healthy after 30 s:\n{}",

@@ -30,6 +30,8 @@ pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The port actually bound (`PORT=0` asks the system for a free one, as the tests do).
+    let port = listener.local_addr().map_or(port, |address| address.port());
     tracing::info!(port, "listening");
     match serve(listener, app, &limits, shutdown_signal()).await {
         Drained::Clean => tracing::info!("server drained; flushing telemetry"),
