@@ -7,6 +7,7 @@
 
 mod collector_e2e;
 mod compose_check;
+mod delivery;
 mod failures;
 mod genai;
 mod hostile;

@@ -124,6 +124,11 @@ pub struct Received {
 struct Inner {
     spans: Vec<CapturedSpan>,
     requests: Vec<Received>,
+    /// Answers to give before accepting again (status, `Retry-After`), as a Collector's
+    /// memory_limiter does when it refuses.
+    refusals: std::collections::VecDeque<(StatusCode, Option<&'static str>)>,
+    /// How long each export takes to answer: a slow Collector.
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -186,6 +191,22 @@ impl FakeOtlp {
         self.shared.inner.lock().unwrap().requests.clone()
     }
 
+    /// Answers the next exports with these statuses (and `Retry-After` values) before
+    /// accepting again; refused exports keep none of their spans.
+    pub fn refuse_next(&self, answers: &[(u16, Option<&'static str>)]) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.refusals.extend(
+            answers.iter().map(|(status, retry_after)| {
+                (StatusCode::from_u16(*status).unwrap(), *retry_after)
+            }),
+        );
+    }
+
+    /// Makes every export take `delay` to answer.
+    pub fn answer_after(&self, delay: Duration) {
+        self.shared.inner.lock().unwrap().delay = delay;
+    }
+
     /// The spans of `trace_id`, once at least `count` arrived (or after 10 s, with what did).
     pub async fn wait_for_trace(&self, trace_id: &str, count: usize) -> Vec<CapturedSpan> {
         let of_trace = |spans: &[CapturedSpan]| -> Vec<CapturedSpan> {
@@ -223,8 +244,15 @@ async fn receive(
     State(shared): State<Shared>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, Vec<u8>) {
-    let status = handle(&shared, &headers, &body);
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let delay = shared.inner.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
+    let refusal = shared.inner.lock().unwrap().refusals.pop_front();
+    let (status, retry_after) = match refusal {
+        Some(refusal) => refusal,
+        None => (handle(&shared, &headers, &body), None),
+    };
     shared.inner.lock().unwrap().requests.push(Received {
         path: shared.path.clone(),
         headers,
@@ -235,7 +263,10 @@ async fn receive(
     } else {
         Vec::new()
     };
-    (status, response)
+    match retry_after {
+        Some(seconds) => (status, [("retry-after", seconds)], response).into_response(),
+        None => (status, response).into_response(),
+    }
 }
 
 fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> StatusCode {

@@ -209,6 +209,19 @@ impl Service {
         self.output.lock().unwrap().clone()
     }
 
+    /// The numbers of the `span delivery` line the service logs at shutdown (`exported_spans`,
+    /// `lost_spans`, `queue_full`, ...), if it printed one.
+    pub fn delivery_totals(&self) -> Option<HashMap<String, u64>> {
+        let output = self.output();
+        let line = output.lines().find(|line| line.contains("span delivery"))?;
+        Some(
+            line.split_whitespace()
+                .filter_map(|field| field.split_once('='))
+                .filter_map(|(key, value)| Some((key.to_owned(), value.parse().ok()?)))
+                .collect(),
+        )
+    }
+
     /// Waits (up to `timeout`) until the process has printed `needle`; returns whether it did.
     /// Output is read on background threads, so a line printed just now may still be in flight.
     pub async fn printed(&self, needle: &str, timeout: Duration) -> bool {

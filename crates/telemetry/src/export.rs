@@ -1,15 +1,14 @@
-//! The OTLP exporter, wrapped so a missing Collector is one log line per interval, not one per
-//! batch. The batch processor logs every failed export as an error; with a Collector down and
-//! traffic flowing that is a flood. This wrapper counts failures, reports them at most once per
-//! [`REPORT_INTERVAL`] (and once more at shutdown), and reports recovery.
-//!
-//! Memory stays bounded upstream of it: the batch processor's queue holds at most
-//! `OTEL_BSP_MAX_QUEUE_SIZE` spans (default 2048); spans beyond it are dropped, and the SDK
-//! logs that dropping started and, at shutdown, how many spans it dropped in total.
+//! The OTLP exporter of one batch queue, wrapped to count what it delivers and what it loses
+//! (`delivery.rs` reports the counts). The batch processor would log every failed export as an
+//! error — with a Collector down and traffic flowing, a flood — so failures are counted and
+//! reported here instead, and the processor is told all went well.
 
 use std::{
-    sync::Mutex,
-    time::{Duration, Instant},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
 };
 
 use opentelemetry_sdk::{
@@ -18,84 +17,56 @@ use opentelemetry_sdk::{
     trace::{SpanData, SpanExporter},
 };
 
-/// At most one export-failure report per this interval.
-pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(30);
-
-#[derive(Debug, Default)]
-struct Failures {
-    batches: u64,
-    spans: u64,
-    last_error: String,
-    last_report: Option<Instant>,
-}
+use crate::delivery::DeliveryStats;
 
 #[derive(Debug)]
-pub(crate) struct ReportingExporter<E> {
+pub(crate) struct CountingExporter<E> {
     inner: E,
-    failures: Mutex<Failures>,
+    queue: usize,
+    stats: Arc<DeliveryStats>,
+    failing: Arc<AtomicBool>,
 }
 
-impl<E> ReportingExporter<E> {
-    pub(crate) fn new(inner: E) -> Self {
+impl<E> CountingExporter<E> {
+    /// Exports for batch queue `queue`; `failing` is shared by every queue's exporter, so
+    /// recovery is said once.
+    pub(crate) fn new(
+        inner: E,
+        queue: usize,
+        stats: Arc<DeliveryStats>,
+        failing: Arc<AtomicBool>,
+    ) -> Self {
         Self {
             inner,
-            failures: Mutex::default(),
+            queue,
+            stats,
+            failing,
         }
-    }
-
-    fn report(failures: &mut Failures, now: Instant) {
-        tracing::warn!(
-            failed_batches = failures.batches,
-            lost_spans = failures.spans,
-            last_error = %failures.last_error,
-            "span export to the Collector is failing; requests are unaffected, these spans are lost \
-             (reported at most every {}s)",
-            REPORT_INTERVAL.as_secs()
-        );
-        failures.batches = 0;
-        failures.spans = 0;
-        failures.last_report = Some(now);
     }
 }
 
-impl<E: SpanExporter> SpanExporter for ReportingExporter<E> {
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let count = batch.len() as u64;
-        let result = self.inner.export(batch).await;
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        match result {
-            Ok(()) => {
-                if failures.last_report.is_some() || failures.batches > 0 {
-                    tracing::info!(
-                        unreported_lost_spans = failures.spans,
-                        "span export to the Collector recovered"
-                    );
-                    *failures = Failures::default();
-                }
-            }
-            Err(error) => {
-                failures.batches += 1;
-                failures.spans += count;
-                failures.last_error = error.to_string();
-                let due = failures
-                    .last_report
-                    .is_none_or(|last| now.duration_since(last) >= REPORT_INTERVAL);
-                if due {
-                    Self::report(&mut failures, now);
-                }
-            }
+        let count = batch.len();
+        // These spans leave the queue: its room is free for new ones while they travel.
+        if !self.stats.export_started(self.queue, count) {
+            return Ok(()); // after shutdown gave up on them; already counted as lost
         }
-        // Reported here; returning the error would make the batch processor log it again.
+        let result = self.inner.export(batch).await;
+        match &result {
+            Ok(()) if self.failing.swap(false, Ordering::Relaxed) => {
+                tracing::info!("span export to the Collector recovered");
+            }
+            Ok(()) => {}
+            Err(_) => self.failing.store(true, Ordering::Relaxed),
+        }
+        self.stats
+            .export_finished(count, result.map_err(|error| error.to_string()));
+        // Counted and reported; an error here would make the batch processor log it again.
         Ok(())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.batches > 0 {
-            Self::report(&mut failures, Instant::now());
-        }
-        drop(failures);
         self.inner.shutdown_with_timeout(timeout)
     }
 

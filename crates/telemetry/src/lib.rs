@@ -2,7 +2,8 @@
 //! nothing else touches the SDK, the exporter or the propagator.
 //!
 //! The map:
-//! - [`init`] (`setup.rs`): OTLP exporter → batch processor → tracer provider, the W3C
+//! - [`init`] (`setup.rs`): OTLP exporters → batch processors (`batch.rs`, with every span
+//!   exported or counted as lost in `delivery.rs`) → tracer provider, the W3C
 //!   propagators, and the `tracing` subscriber (console + OpenTelemetry layers). Configured only
 //!   through the standard `OTEL_*` variables.
 //! - [`extract_context`] and [`traced_client`] (`propagation.rs`): the two halves of context
@@ -21,6 +22,8 @@
 
 #![warn(missing_docs)]
 
+mod batch;
+mod delivery;
 mod export;
 pub mod genai;
 mod http_server;
@@ -30,6 +33,7 @@ pub mod semconv;
 mod setup;
 pub mod w3c;
 
+pub use delivery::{DeliverySnapshot, DeliveryStats, Loss};
 pub use http_server::{HttpServerLayer, http_server_layer};
 pub use propagation::{ClientBuilder, UrlTemplate, extract_context, traced_client};
 pub use setup::{SHUTDOWN_FLUSH_TIMEOUT, Telemetry, TelemetryError, init};
@@ -83,6 +87,7 @@ pub const ENV_VARS: &[&str] = &[
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
     "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_SPAN_EVENT_COUNT_LIMIT",
     "OTEL_SPAN_LINK_COUNT_LIMIT",

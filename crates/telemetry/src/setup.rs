@@ -7,17 +7,18 @@
 //! - The batch processor runs on its own OS thread, so the exporter uses the *blocking* reqwest
 //!   client (an async client there has no reactor and panics, losing every span).
 //! - `OTEL_SDK_DISABLED` is not read by the Rust SDK; we honour it here.
-//! - Export failures are reported by `export.rs`, at most once per interval.
+//! - Spans go to `OTEL_BSP_MAX_CONCURRENT_EXPORTS` batch processors side by side (`batch.rs`);
+//!   every span is exported or counted as lost, and losses are reported (`delivery.rs`).
 //! - The OpenTelemetry layer has its own filter, independent of `RUST_LOG`: a console log level
 //!   must never remove spans from a trace.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
     resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
-    trace::{BatchSpanProcessor, SdkTracerProvider},
+    trace::SdkTracerProvider,
 };
 use tracing_subscriber::{
     EnvFilter, Layer,
@@ -26,7 +27,11 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-use crate::semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION};
+use crate::{
+    batch::{BatchSettings, Batches},
+    delivery::{DeliveryStats, REPORT_INTERVAL, Reporter},
+    semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION},
+};
 
 /// Spans never carry more than this after a shutdown request: the flush is bounded so a dead
 /// Collector cannot hold a stopping container past its grace period.
@@ -44,6 +49,9 @@ pub enum TelemetryError {
     /// `OTEL_PROPAGATORS` names a propagator we do not have.
     #[error("invalid {0}")]
     Propagators(String),
+    /// An `OTEL_BSP_*` variable is not a positive number.
+    #[error("invalid {0} value {1:?}: expected a positive whole number")]
+    BatchSetting(&'static str, String),
     /// `OTEL_SDK_DISABLED` is neither true nor false.
     #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
     SdkDisabled(String),
@@ -61,17 +69,26 @@ pub enum TelemetryError {
 #[must_use = "call shutdown() after the server stops, or the last spans are lost"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    delivery: Option<(Arc<DeliveryStats>, Reporter)>,
 }
 
 impl Telemetry {
-    /// Flushes every queued span and stops the exporter. Runs on a blocking thread because the
-    /// SDK's shutdown blocks until the export finishes.
+    /// What became of the spans so far (exported, lost by reason, queued); `None` when the SDK
+    /// is disabled.
+    pub fn delivery(&self) -> Option<Arc<DeliveryStats>> {
+        self.delivery.as_ref().map(|(stats, _)| stats.clone())
+    }
+
+    /// Flushes every queued span, stops the exporters and logs the delivery totals. Runs on a
+    /// blocking thread because the SDK's shutdown blocks until the export finishes.
     pub async fn shutdown(self) {
-        let Some(provider) = self.provider else {
+        let (Some(provider), Some((_, reporter))) = (self.provider, self.delivery) else {
             return;
         };
         let result = tokio::task::spawn_blocking(move || {
-            provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT)
+            let result = provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT);
+            reporter.stop();
+            result
         })
         .await;
         match result {
@@ -116,16 +133,21 @@ pub fn init(
             "OTEL_SDK_DISABLED=true: spans are not recorded or exported; trace context and \
              baggage are passed on"
         );
-        return Ok(Telemetry { provider: None });
+        return Ok(Telemetry {
+            provider: None,
+            delivery: None,
+        });
     }
 
-    let exporter = opentelemetry_otlp::SpanExporter::builder().build()?;
+    let settings = BatchSettings::from_env()?;
+    let stats = Arc::new(DeliveryStats::new(settings.queues));
+    let batches = Batches::new(settings, stats.clone(), || {
+        Ok(opentelemetry_otlp::SpanExporter::builder().build()?)
+    })?;
     let provider = SdkTracerProvider::builder()
         .with_resource(resource(default_service_name, service_version))
-        // One processor: the session wrapper around the batch processor (see genai.rs).
-        .with_span_processor(crate::genai::SessionSpanProcessor::new(
-            BatchSpanProcessor::builder(crate::export::ReportingExporter::new(exporter)).build(),
-        ))
+        // One processor: the session wrapper around the batch processors (see genai/session.rs).
+        .with_span_processor(crate::genai::SessionSpanProcessor::new(batches))
         .build();
     global::set_tracer_provider(provider.clone());
 
@@ -135,9 +157,15 @@ pub fn init(
         .with(console)
         .with(otel)
         .try_init()?;
-    tracing::info!(content_capture = ?capture, "tracing to OTLP");
+    tracing::info!(
+        content_capture = ?capture,
+        export_queues = settings.queues,
+        max_queue_size = settings.max_queue_size,
+        "tracing to OTLP"
+    );
     Ok(Telemetry {
         provider: Some(provider),
+        delivery: Some((stats.clone(), Reporter::start(stats, REPORT_INTERVAL))),
     })
 }
 
