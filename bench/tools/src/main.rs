@@ -6,6 +6,9 @@
 //! - `bench-tools sink PORT`: an OTLP/HTTP receiver that decodes each export request (gzip or
 //!   not) and only counts spans; `GET /count` returns the total. Cheap enough that measuring
 //!   our instrumentation is not measuring a backend.
+//! - `bench-tools flood SECONDS`: span creation vs export in one process (`flood.rs`).
+
+mod flood;
 
 use std::{
     io::Read,
@@ -42,6 +45,9 @@ async fn main() {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| usage())
     };
+    if args.get(1).map(String::as_str) == Some("flood") {
+        return flood::run(port(2).into()).await;
+    }
     let app = match args.get(1).map(String::as_str) {
         Some("floor-back") => Router::new().route("/agent", post(floor_back)),
         Some("floor-front") => {
@@ -73,7 +79,9 @@ async fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench-tools floor-back PORT | floor-front PORT BACK_URL | sink PORT");
+    eprintln!(
+        "usage: bench-tools floor-back PORT | floor-front PORT BACK_URL | sink PORT | flood SECONDS"
+    );
     std::process::exit(2)
 }
 

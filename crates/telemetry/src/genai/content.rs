@@ -100,6 +100,10 @@ pub fn record_content(span: &tracing::Span, content: impl FnOnce() -> Vec<(&'sta
 
 /// Cuts `text` to `max` characters, marking the cut so a reader knows it happened.
 pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        // No more bytes than the limit: no more characters either (the common case, no scan).
+        return Cow::Borrowed(text);
+    }
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some((cut, _)) => {

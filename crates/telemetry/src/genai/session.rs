@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use opentelemetry::{
-    Context, KeyValue,
+    Context, KeyValue, StringValue,
     baggage::{BaggageExt, KeyValueMetadata},
     context::FutureExt,
 };
@@ -86,7 +86,11 @@ impl<P: SpanProcessor> SpanProcessor for SessionSpanProcessor<P> {
     fn on_start(&self, span: &mut SdkSpan, cx: &Context) {
         use opentelemetry::trace::Span as _;
         if let Some(id) = cx.baggage().get(SESSION_BAGGAGE_KEY) {
-            let id = truncate(id.as_str(), MAX_SESSION_ID_CHARS).into_owned();
+            // One shared string for both attributes: no copy per key.
+            let id = StringValue::from(std::sync::Arc::<str>::from(truncate(
+                id.as_str(),
+                MAX_SESSION_ID_CHARS,
+            )));
             span.set_attribute(KeyValue::new(semconv::SESSION_ID, id.clone()));
             span.set_attribute(KeyValue::new(semconv::GEN_AI_CONVERSATION_ID, id));
         }
@@ -118,9 +122,13 @@ impl<P: SpanProcessor> SpanProcessor for SessionSpanProcessor<P> {
 /// Removes every `key` attribute but the last one. The SDK appends on `set_attribute`
 /// without looking for the key (cheap, and right for all our other attributes, set once).
 fn keep_last(attributes: &mut Vec<KeyValue>, key: &str) {
-    let Some(last) = attributes.iter().rposition(|kv| kv.key.as_str() == key) else {
+    let mut matches = attributes.iter().enumerate().rev();
+    let Some((last, _)) = matches.find(|(_, kv)| kv.key.as_str() == key) else {
         return;
     };
+    if !matches.any(|(_, kv)| kv.key.as_str() == key) {
+        return; // set once: nothing to remove (almost every span)
+    }
     let mut index = 0;
     attributes.retain(|kv| {
         let keep = index == last || kv.key.as_str() != key;
@@ -132,6 +140,18 @@ fn keep_last(attributes: &mut Vec<KeyValue>, key: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_last_leaves_a_key_set_once_as_it_is() {
+        let mut attributes = vec![
+            KeyValue::new("session.id", "only"),
+            KeyValue::new("http.route", "/agent"),
+        ];
+        let before = attributes.clone();
+        keep_last(&mut attributes, "session.id");
+        keep_last(&mut attributes, "absent");
+        assert_eq!(attributes, before);
+    }
 
     #[test]
     fn keep_last_leaves_one_key_with_the_last_value() {
