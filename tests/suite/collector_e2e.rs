@@ -245,3 +245,83 @@ async fn services_can_export_over_grpc_to_the_collector() {
         .await;
     assert_ask_tree(&of_trace(&spans, trace_id));
 }
+
+#[tokio::test]
+async fn metrics_and_log_records_cross_the_collector_and_logs_keep_their_trace() {
+    let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
+    let mut stack = start_stack(&galileo, GALILEO_KEY).await;
+    ask(&stack).await;
+    // With the agent gone the next request fails, and the orchestrator logs it in its span.
+    assert!(stack.agent.stop(Duration::from_secs(20)).await.success());
+    let failed = reqwest::Client::new()
+        .post(stack.orchestrator.url("/ask"))
+        .json(&json!({ "question": "Find me a good restaurant" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 502);
+    // Shutdown exports the metrics and log records a last time.
+    assert!(
+        stack
+            .orchestrator
+            .stop(Duration::from_secs(20))
+            .await
+            .success()
+    );
+
+    let spans = galileo
+        .wait_for(Duration::from_secs(20), |s| {
+            s.iter().any(|s| s.name == "POST /ask" && s.is_error)
+        })
+        .await;
+    let failed_trace = spans
+        .iter()
+        .find(|s| s.name == "POST /ask" && s.is_error)
+        .map(|s| s.trace_id.clone())
+        .expect("the failed request's server span");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let records = loop {
+        let output = stack.collector.output();
+        // Each record the debug exporter prints ends with its `Flags:` line.
+        let records: Vec<String> = output
+            .split("LogRecord #")
+            .skip(1)
+            .map(|block| {
+                block
+                    .lines()
+                    .take_while(|line| !line.starts_with("Flags:"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        let done = records.iter().any(|r| r.contains("request failed"))
+            && output.contains("gen_ai.client.token.usage");
+        if done || std::time::Instant::now() > deadline {
+            break records;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let output = stack.collector.output();
+    for metric in [
+        "http.server.request.duration",
+        "http.client.request.duration",
+        "gen_ai.client.operation.duration",
+        "gen_ai.client.token.usage",
+        "otel.sdk.exporter.span.exported",
+    ] {
+        assert!(output.contains(metric), "{metric} missing:\n{output}");
+    }
+    let failure = records
+        .iter()
+        .find(|r| r.contains("request failed"))
+        .unwrap_or_else(|| panic!("no `request failed` record:\n{output}"));
+    assert!(
+        failure.contains(&format!("Trace ID: {failed_trace}")),
+        "the record has its request's trace id:\n{failure}"
+    );
+    assert!(
+        records.iter().all(|r| !r.contains("good restaurant")),
+        "no log record carries the question"
+    );
+}

@@ -12,6 +12,8 @@ mod failures;
 mod genai;
 mod hostile;
 mod interop;
+mod logs;
+mod metrics;
 mod openapi;
 mod otel_env;
 mod propagation;

@@ -17,6 +17,8 @@ use axum::{
     routing::post,
 };
 use opentelemetry_proto::tonic::{
+    collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse},
+    collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse},
     collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
     common::v1::{AnyValue, any_value::Value},
     trace::v1::{span::SpanKind as ProtoKind, status::StatusCode as ProtoStatus},
@@ -129,6 +131,8 @@ struct Inner {
     refusals: std::collections::VecDeque<(StatusCode, Option<&'static str>)>,
     /// How long each export takes to answer: a slow Collector.
     delay: Duration,
+    metrics: Vec<ExportMetricsServiceRequest>,
+    logs: Vec<ExportLogsServiceRequest>,
 }
 
 #[derive(Clone)]
@@ -164,6 +168,8 @@ impl FakeOtlp {
         };
         let app = Router::new()
             .route(path, post(receive))
+            .route("/v1/metrics", post(receive_metrics))
+            .route("/v1/logs", post(receive_logs))
             .with_state(shared.clone());
         let server = Background::serve(app).await;
         Self {
@@ -189,6 +195,16 @@ impl FakeOtlp {
 
     pub fn requests(&self) -> Vec<Received> {
         self.shared.inner.lock().unwrap().requests.clone()
+    }
+
+    /// Every metrics export received at `/v1/metrics`, decoded.
+    pub fn metrics(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.shared.inner.lock().unwrap().metrics.clone()
+    }
+
+    /// Every logs export received at `/v1/logs`, decoded.
+    pub fn logs(&self) -> Vec<ExportLogsServiceRequest> {
+        self.shared.inner.lock().unwrap().logs.clone()
     }
 
     /// Answers the next exports with these statuses (and `Retry-After` values) before
@@ -237,6 +253,34 @@ impl FakeOtlp {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// OTLP/HTTP protobuf metrics: kept decoded, answered with an empty success.
+async fn receive_metrics(State(shared): State<Shared>, body: Bytes) -> (StatusCode, Vec<u8>) {
+    match ExportMetricsServiceRequest::decode(&body[..]) {
+        Ok(request) => {
+            shared.inner.lock().unwrap().metrics.push(request);
+            (
+                StatusCode::OK,
+                ExportMetricsServiceResponse::default().encode_to_vec(),
+            )
+        }
+        Err(_) => (StatusCode::BAD_REQUEST, Vec::new()),
+    }
+}
+
+/// OTLP/HTTP protobuf logs: kept decoded, answered with an empty success.
+async fn receive_logs(State(shared): State<Shared>, body: Bytes) -> (StatusCode, Vec<u8>) {
+    match ExportLogsServiceRequest::decode(&body[..]) {
+        Ok(request) => {
+            shared.inner.lock().unwrap().logs.push(request);
+            (
+                StatusCode::OK,
+                ExportLogsServiceResponse::default().encode_to_vec(),
+            )
+        }
+        Err(_) => (StatusCode::BAD_REQUEST, Vec::new()),
     }
 }
 

@@ -84,15 +84,20 @@ impl Service {
         service
     }
 
-    /// The port the service logged in its `listening … port=N` line.
+    /// The port the service logged in its `listening … port=N` line (or, with
+    /// `LOG_FORMAT=json`, its `"message":"listening",…,"port":N` object).
     async fn bound_port(&mut self, name: &str) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let port = self
                 .output()
                 .lines()
-                .filter(|line| line.contains(" listening"))
-                .find_map(|line| line.split("port=").nth(1))
+                .filter(|line| line.contains(" listening") || line.contains("\"listening\""))
+                .find_map(|line| {
+                    line.split("port=")
+                        .nth(1)
+                        .or_else(|| line.split("\"port\":").nth(1))
+                })
                 .and_then(|rest| {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                     digits.parse().ok()

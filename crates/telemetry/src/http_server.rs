@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use http::{Method, Request, Response};
+use tower::layer::util::Stack;
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
     trace::{MakeSpan, OnResponse, TraceLayer},
@@ -14,14 +15,15 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{
     extract_context,
+    http_metrics::ServerMetricsLayer,
     semconv::{
         ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
         SERVER_PORT, URL_PATH, URL_SCHEME,
     },
 };
 
-/// The layer type, named so services can store or return it.
-pub type HttpServerLayer = TraceLayer<
+/// The SERVER span's layer.
+pub type ServerSpanLayer = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
     MakeServerSpan,
     (),
@@ -31,16 +33,21 @@ pub type HttpServerLayer = TraceLayer<
     (),
 >;
 
+/// The layer type, named so services can store or return it: the span outside, the duration
+/// metric inside it.
+pub type HttpServerLayer = Stack<ServerMetricsLayer, ServerSpanLayer>;
+
 /// Add with `Router::layer` (not `route_layer` and not around the router), so the matched
 /// route is known when the span is named and unmatched paths still get a span.
 pub fn http_server_layer() -> HttpServerLayer {
-    TraceLayer::new_for_http()
+    let span = TraceLayer::new_for_http()
         .make_span_with(MakeServerSpan)
         .on_request(())
         .on_response(OnServerResponse)
         .on_body_chunk(())
         .on_eos(())
-        .on_failure(())
+        .on_failure(());
+    Stack::new(ServerMetricsLayer, span)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +118,7 @@ impl<B> OnResponse<B> for OnServerResponse {
 
 /// The spec's method rule: known methods as-is, anything else `_OTHER` (keeps span names and
 /// attributes low-cardinality whatever a client sends).
-fn known_method(method: &Method) -> &'static str {
+pub(crate) fn known_method(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::POST => "POST",

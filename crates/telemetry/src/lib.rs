@@ -10,12 +10,16 @@
 //!   propagation — read `traceparent`/`baggage` from an incoming request, write them on an
 //!   outgoing one (through reqwest-tracing).
 //! - [`http_server_layer`] (`http_server.rs`): the SERVER span for every request, parented on the
-//!   extracted context and named after the matched route.
+//!   extracted context and named after the matched route, and inside it the request-duration
+//!   metric (`http_metrics.rs`); `http_client.rs`: the CLIENT span and duration of each attempt.
+//! - `metrics.rs`: the meter provider (OTLP, periodic) and every instrument, with the
+//!   conventions' names, units and buckets; the span pipeline's health as metrics.
 //! - `propagators.rs`: `OTEL_PROPAGATORS` → W3C (ours), B3, Jaeger, X-Ray (maintained crates).
-//! - [`semconv`]: every attribute name we emit, defined once.
+//! - [`semconv`]: every attribute and metric name we emit, defined once.
 //! - [`w3c`]: the `traceparent`/`tracestate`/`baggage` propagators, stricter than the SDK's.
 //! - [`genai`]: [`genai::GenAiSpan`] (the span of one GenAI operation), message content behind
-//!   the opt-in capture switch, and sessions carried as baggage onto every span.
+//!   the opt-in capture switch, sessions carried as baggage onto every span, and the GenAI
+//!   client metrics ([`genai::GenAiMetrics`]).
 //!
 //! Each service's `main.rs` calls [`init`] first and [`Telemetry::shutdown`] last, after the
 //! server has drained.
@@ -23,10 +27,15 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod console;
 mod delivery;
 mod export;
 pub mod genai;
+mod http_client;
+mod http_metrics;
 mod http_server;
+mod logs;
+mod metrics;
 mod propagation;
 mod propagators;
 pub mod semconv;
@@ -34,8 +43,10 @@ mod setup;
 pub mod w3c;
 
 pub use delivery::{DeliverySnapshot, DeliveryStats, Loss};
-pub use http_server::{HttpServerLayer, http_server_layer};
-pub use propagation::{ClientBuilder, UrlTemplate, extract_context, traced_client};
+pub use http_client::UrlTemplate;
+pub use http_metrics::{ServerMetrics, ServerMetricsLayer};
+pub use http_server::{HttpServerLayer, ServerSpanLayer, http_server_layer};
+pub use propagation::{ClientBuilder, extract_context, traced_client};
 pub use setup::{SHUTDOWN_FLUSH_TIMEOUT, Telemetry, TelemetryError, init};
 
 /// Re-exported for the graph runner's step spans (services record through
@@ -92,4 +103,19 @@ pub const ENV_VARS: &[&str] = &[
     "OTEL_SPAN_EVENT_COUNT_LIMIT",
     "OTEL_SPAN_LINK_COUNT_LIMIT",
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    "LOG_FORMAT",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    "OTEL_BLRP_SCHEDULE_DELAY",
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
 ];

@@ -1,4 +1,4 @@
-//! Attribute names, defined once. Every name the `opentelemetry-semantic-conventions` crate has
+//! Attribute and metric names, defined once. Every name the `opentelemetry-semantic-conventions` crate has
 //! is its constant, re-exported, so a typo cannot drift from the spec (`session.id` is set beside
 //! `gen_ai.conversation.id` so backends that group by either find the conversation); the rest —
 //! the operation values, OpenInference's `tool.name`, our graph namespace — are spelled out here.
@@ -8,22 +8,27 @@ pub use opentelemetry_semantic_conventions::attribute::{
     HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, SERVICE_NAME, SERVICE_VERSION, URL_FULL, URL_PATH,
     URL_SCHEME, URL_TEMPLATE,
 };
+pub use opentelemetry_semantic_conventions::metric::{
+    HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION, OTEL_SDK_EXPORTER_SPAN_EXPORTED,
+    OTEL_SDK_PROCESSOR_SPAN_PROCESSED, OTEL_SDK_PROCESSOR_SPAN_QUEUE_CAPACITY,
+    OTEL_SDK_PROCESSOR_SPAN_QUEUE_SIZE,
+};
 
 /// Our name for a constant of the crate, with its value. The crate marks its GenAI names
 /// deprecated because they moved to the separate GenAI conventions repository — the names
 /// themselves are unchanged — so they are taken here once, not re-exported, to keep that
 /// notice out of every crate that records an attribute.
 macro_rules! from_semconv_crate {
-    ($($name:ident),* $(,)?) => {$(
+    ($module:ident: $($name:ident),* $(,)?) => {$(
         #[allow(deprecated)]
-        #[doc = concat!("`opentelemetry_semantic_conventions::attribute::", stringify!($name), "`.")]
-        pub const $name: &str = opentelemetry_semantic_conventions::attribute::$name;
+        #[doc = concat!("`opentelemetry_semantic_conventions::", stringify!($module), "::", stringify!($name), "`.")]
+        pub const $name: &str = opentelemetry_semantic_conventions::$module::$name;
     )*};
 }
 
 // OpenTelemetry GenAI semantic conventions (Development status).
 from_semconv_crate!(
-    GEN_AI_AGENT_NAME,
+    attribute: GEN_AI_AGENT_NAME,
     GEN_AI_CONVERSATION_ID,
     GEN_AI_INPUT_MESSAGES,
     GEN_AI_OPERATION_NAME,
@@ -40,10 +45,15 @@ from_semconv_crate!(
     GEN_AI_TOOL_DEFINITIONS,
     GEN_AI_TOOL_NAME,
     GEN_AI_TOOL_TYPE,
+    GEN_AI_TOKEN_TYPE,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
     GEN_AI_WORKFLOW_NAME,
     SESSION_ID,
+);
+from_semconv_crate!(
+    metric: GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_TOKEN_USAGE,
 );
 
 /// Values of `gen_ai.operation.name` (the crate has the key, not its values). Each names the

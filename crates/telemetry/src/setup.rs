@@ -12,23 +12,32 @@
 //! - The OpenTelemetry layer has its own filter, independent of `RUST_LOG`: a console log level
 //!   must never remove spans from a trace.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{
     Resource,
+    logs::SdkLoggerProvider,
+    metrics::SdkMeterProvider,
     resource::{EnvResourceDetector, SdkProvidedResourceDetector, TelemetryResourceDetector},
     trace::SdkTracerProvider,
 };
 use tracing_subscriber::{
     EnvFilter, Layer,
-    filter::{LevelFilter, Targets},
+    filter::{FilterExt, FilterFn, LevelFilter, Targets},
     layer::SubscriberExt,
     util::SubscriberInitExt,
 };
 
 use crate::{
     batch::{BatchSettings, Batches},
+    console::{LogFormat, WithTraceIds},
     delivery::{DeliveryStats, REPORT_INTERVAL, Reporter},
     semconv::{DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION},
 };
@@ -41,7 +50,7 @@ pub const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
     /// The `OTEL_EXPORTER_OTLP_*` settings do not make an exporter.
-    #[error("cannot build the OTLP span exporter: {0}")]
+    #[error("cannot build an OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     /// A global subscriber was already installed.
     #[error("cannot install the tracing subscriber: {0}")]
@@ -52,6 +61,12 @@ pub enum TelemetryError {
     /// An `OTEL_BSP_*` variable is not a positive number.
     #[error("invalid {0} value {1:?}: expected a positive whole number")]
     BatchSetting(&'static str, String),
+    /// `OTEL_METRICS_EXPORTER` or `OTEL_LOGS_EXPORTER` names an exporter we do not have.
+    #[error("invalid {0} value {1:?}: expected otlp or none")]
+    UnknownExporter(&'static str, String),
+    /// `LOG_FORMAT` is neither text nor json.
+    #[error("invalid LOG_FORMAT value {0:?}: expected text or json")]
+    LogFormat(String),
     /// `OTEL_SDK_DISABLED` is neither true nor false.
     #[error("invalid OTEL_SDK_DISABLED value {0:?}: expected true or false")]
     SdkDisabled(String),
@@ -69,6 +84,8 @@ pub enum TelemetryError {
 #[must_use = "call shutdown() after the server stops, or the last spans are lost"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
+    logs: Option<SdkLoggerProvider>,
     delivery: Option<(Arc<DeliveryStats>, Reporter)>,
 }
 
@@ -79,22 +96,38 @@ impl Telemetry {
         self.delivery.as_ref().map(|(stats, _)| stats.clone())
     }
 
-    /// Flushes every queued span, stops the exporters and logs the delivery totals. Runs on a
-    /// blocking thread because the SDK's shutdown blocks until the export finishes.
+    /// Flushes every queued span, stops the exporters, logs the delivery totals and exports
+    /// the metrics a last time (so they include those totals). Runs on a blocking thread
+    /// because the SDK's shutdowns block until their exports finish.
     pub async fn shutdown(self) {
         let (Some(provider), Some((_, reporter))) = (self.provider, self.delivery) else {
             return;
         };
+        let (meters, logs) = (self.meters, self.logs);
         let result = tokio::task::spawn_blocking(move || {
             let result = provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT);
             reporter.stop();
-            result
+            if let Some(meters) = meters
+                && let Err(error) = meters.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT)
+            {
+                tracing::warn!(%error, "metrics shutdown incomplete");
+            }
+            match &result {
+                Ok(()) => tracing::info!("telemetry shut down"),
+                Err(error) => tracing::warn!(%error, "telemetry shutdown incomplete"),
+            }
+            // Logs last, so the lines above are exported too; later events go to the console
+            // only.
+            if let Some(logs) = logs {
+                LOG_RECORDS_OPEN.store(false, Ordering::Relaxed);
+                if let Err(error) = logs.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT) {
+                    tracing::warn!(%error, "log export shutdown incomplete");
+                }
+            }
         })
         .await;
-        match result {
-            Ok(Ok(())) => tracing::info!("telemetry shut down"),
-            Ok(Err(error)) => tracing::warn!(%error, "telemetry shutdown incomplete"),
-            Err(error) => tracing::warn!(%error, "telemetry shutdown task failed"),
+        if let Err(error) = result {
+            tracing::warn!(%error, "telemetry shutdown task failed");
         }
     }
 }
@@ -113,7 +146,9 @@ pub fn init(
     global::set_text_map_propagator(crate::propagators::from_env()?);
 
     let console = tracing_subscriber::fmt::layer()
-        .with_target(false)
+        .event_format(WithTraceIds {
+            format: LogFormat::from_env()?,
+        })
         // Colour codes only on a terminal, never in `docker logs` or a file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_filter(console_filter());
@@ -135,6 +170,8 @@ pub fn init(
         );
         return Ok(Telemetry {
             provider: None,
+            meters: None,
+            logs: None,
             delivery: None,
         });
     }
@@ -144,27 +181,44 @@ pub fn init(
     let batches = Batches::new(settings, stats.clone(), || {
         Ok(opentelemetry_otlp::SpanExporter::builder().build()?)
     })?;
+    let resource = resource(default_service_name, service_version);
+    let meters = crate::metrics::provider(resource.clone())?;
+    let resource_for_logs = resource.clone();
+    if let Some(meters) = &meters {
+        global::set_meter_provider(meters.clone());
+        crate::metrics::observe_delivery(&stats, settings.max_queue_size);
+    }
     let provider = SdkTracerProvider::builder()
-        .with_resource(resource(default_service_name, service_version))
+        .with_resource(resource)
         // One processor: the session wrapper around the batch processors (see genai/session.rs).
         .with_span_processor(crate::genai::SessionSpanProcessor::new(batches))
         .build();
     global::set_tracer_provider(provider.clone());
 
     let otel = otel_layer(provider.tracer("telemetry"));
+    let logs = crate::logs::provider(resource_for_logs)?;
+    let log_records = logs.as_ref().map(|logs| {
+        opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logs).with_filter(
+            export_filter().and(FilterFn::new(|_| LOG_RECORDS_OPEN.load(Ordering::Relaxed))),
+        )
+    });
 
     tracing_subscriber::registry()
         .with(console)
         .with(otel)
+        .with(log_records)
         .try_init()?;
     tracing::info!(
         content_capture = ?capture,
         export_queues = settings.queues,
         max_queue_size = settings.max_queue_size,
+        metrics = meters.is_some(),
         "tracing to OTLP"
     );
     Ok(Telemetry {
         provider: Some(provider),
+        meters,
+        logs,
         delivery: Some((stats.clone(), Reporter::start(stats, REPORT_INTERVAL))),
     })
 }
@@ -183,13 +237,22 @@ where
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
-        // INFO spans are the trace; crates' DEBUG/TRACE spans stay out whatever RUST_LOG says,
-        // and so do the events of crates that log provider bodies (they would become span
-        // events carrying content).
-        .with_filter(QUIET_TARGETS.iter().fold(
-            Targets::new().with_default(LevelFilter::INFO),
-            |targets, target| targets.with_target(*target, LevelFilter::OFF),
-        ))
+        .with_filter(export_filter())
+}
+
+/// Whether events still become OTLP log records: false once the logger provider shuts down, so
+/// the last console lines are not also handed to a stopped exporter.
+static LOG_RECORDS_OPEN: AtomicBool = AtomicBool::new(true);
+
+/// What leaves the process as spans, span events and log records, independent of `RUST_LOG`:
+/// INFO and above (crates' DEBUG/TRACE stay out), never the crates that log provider bodies
+/// (they would carry content), and never the OpenTelemetry crates' own diagnostics (a failing
+/// export would log into the export).
+fn export_filter() -> Targets {
+    QUIET_TARGETS.iter().chain(&["opentelemetry"]).fold(
+        Targets::new().with_default(LevelFilter::INFO),
+        |targets, target| targets.with_target(*target, LevelFilter::OFF),
+    )
 }
 
 /// Crates whose log lines carry what a provider sent: async-openai logs raw error bodies (WARN)
@@ -233,6 +296,16 @@ fn resource(default_service_name: &'static str, service_version: &'static str) -
         builder = builder.with_detector(Box::new(SdkProvidedResourceDetector));
     }
     builder.build()
+}
+
+/// `OTEL_METRICS_EXPORTER` / `OTEL_LOGS_EXPORTER`: `otlp` (or unset) exports, `none` does not;
+/// anything else is a start-up error naming the variable.
+pub(crate) fn otlp_exporter_enabled(variable: &'static str) -> Result<bool, TelemetryError> {
+    match std::env::var(variable).unwrap_or_default().trim() {
+        "" | "otlp" => Ok(true),
+        "none" => Ok(false),
+        other => Err(TelemetryError::UnknownExporter(variable, other.to_owned())),
+    }
 }
 
 /// `OTEL_SDK_DISABLED` as the spec defines it: case-insensitive `true` disables; unset, empty or

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use telemetry::{
-    genai::{ErrorType, GenAiSpan, strings},
+    genai::{ErrorType, GenAiMetrics, GenAiSpan, strings},
     semconv::{self, operation},
 };
 
@@ -139,10 +139,14 @@ impl Llm {
                 (semconv::GEN_AI_TOOL_DEFINITIONS, definitions_json(tools)),
             ]
         });
-        let completion = match self {
-            Self::Mock(llm) => span.run(llm.chat(messages, tools)).await?,
-            Self::OpenAi(llm) => span.run(llm.chat(messages, tools)).await?,
+        let metrics = GenAiMetrics::start(operation::CHAT, self.provider(), self.model());
+        let result = match self {
+            Self::Mock(llm) => span.run(llm.chat(messages, tools)).await,
+            Self::OpenAi(llm) => span.run(llm.chat(messages, tools)).await,
         };
+        let completion = metrics.finish(result, |c| {
+            (c.model.as_str(), c.input_tokens, c.output_tokens)
+        })?;
         span.record(semconv::GEN_AI_RESPONSE_ID, completion.id.clone());
         span.record(semconv::GEN_AI_RESPONSE_MODEL, completion.model.clone());
         span.record(

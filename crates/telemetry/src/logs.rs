@@ -1,0 +1,28 @@
+//! Log records over OTLP: every `tracing` event at INFO and above (whatever `RUST_LOG` says for
+//! the console) also becomes an OpenTelemetry log record, through the opentelemetry-rust
+//! project's bridge (opentelemetry-appender-tracing), batched to the same Collector as the
+//! spans. The SDK stamps each record with the trace and span id of the span it was logged in.
+//!
+//! `OTEL_LOGS_EXPORTER` (`otlp`, the default, or `none`), `OTEL_BLRP_*` and
+//! `OTEL_EXPORTER_OTLP_LOGS_*` over `OTEL_EXPORTER_OTLP_*` configure it. No content reaches a
+//! record: we never log prompts, answers or tool payloads, and the crates that log provider
+//! bodies are filtered out (see `setup.rs`).
+
+use opentelemetry_sdk::{Resource, logs::SdkLoggerProvider};
+
+use crate::TelemetryError;
+
+/// Builds the logger provider, or `None` when `OTEL_LOGS_EXPORTER=none`.
+pub(crate) fn provider(resource: Resource) -> Result<Option<SdkLoggerProvider>, TelemetryError> {
+    if !crate::setup::otlp_exporter_enabled("OTEL_LOGS_EXPORTER")? {
+        return Ok(None);
+    }
+    // The batch processor exports from its own thread: the blocking HTTP client, as for spans.
+    let exporter = opentelemetry_otlp::LogExporter::builder().build()?;
+    Ok(Some(
+        SdkLoggerProvider::builder()
+            .with_resource(resource)
+            .with_batch_exporter(exporter)
+            .build(),
+    ))
+}
