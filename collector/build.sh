@@ -7,16 +7,11 @@
 #   OTELCOL_CACHE_DIR   where binaries are kept (default: ~/.cache/rust-agent-tracing)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OTELCOL_VERSION=0.162.0   # must equal the versions in builder-config.yaml and the compose image tag
+OTELCOL_VERSION=0.161.0   # must equal the versions in builder-config.yaml and the compose image tag
 manifest="$here/builder-config.yaml"
 
-key="$(cat "$manifest" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
-cache="${OTELCOL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-agent-tracing}/otelcol-$OTELCOL_VERSION-$key"
-bin="$cache/otelcol-demo"
-if [[ -x "$bin" ]]; then
-  echo "$bin"
-  exit 0
-fi
+source "$here/../scripts/lib/binary-cache.sh"
+binary_cache "otelcol-$OTELCOL_VERSION" otelcol-demo "$manifest" "${BASH_SOURCE[0]}"
 
 command -v go >/dev/null || { echo "collector/build.sh: Go >= 1.25 is required to build the Collector" >&2; exit 1; }
 builder="$(go env GOPATH)/bin/builder"
@@ -30,7 +25,4 @@ echo "collector/build.sh: building the Collector (the first build takes a few mi
 # ocb writes sources and the binary to output_path (collector/build/, git-ignored), then runs
 # go mod tidy and go build. GOMAXPROCS keeps the link step within a small CI machine.
 (cd "$here" && GOMAXPROCS="${GOMAXPROCS:-2}" "$builder" --config="$manifest" --skip-strict-versioning=false >&2)
-mkdir -p "$cache"
-cp "$here/build/otelcol-demo" "$bin.tmp"
-mv "$bin.tmp" "$bin"
-echo "$bin"
+binary_store "$here/build/otelcol-demo"

@@ -6,10 +6,12 @@
 #   4. the Collector's Galileo exporter pointed at a fake Galileo on the host (through the
 #      compose environment, no file edited): the key and project headers and the spans arrive;
 #   5. a request sent right before `docker compose stop` is flushed all the way;
-#   6. the README's "Local development" path: the Collector from compose, the services native;
-#   7. `docker compose down -v`; dockerd stopped if this script started it.
+#   6. the services' metrics on the Collector's Prometheus endpoint (localhost:8889/metrics);
+#   7. the README's "Local development" path: the Collector from compose, the services native;
+#   8. `COMPOSE_PROFILES=jaeger`: Jaeger's API returns a whole /ask trace from both services;
+#   9. `docker compose down -v`; dockerd stopped if this script started it.
 # Engine, compose plugin and base images come from tests/docker/setup.sh. Ports: 8000, 3000,
-# 4317, 4318, 13133 (the compose defaults), and one free port for the fake Galileo.
+# 4317, 4318, 13133, 8889, 16686 (the compose defaults), and one free port for the fake Galileo.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -55,6 +57,7 @@ python="$(tests/interop/venv.sh)"
 galileo_pid=$!
 export GALILEO_OTLP_ENDPOINT="http://host.docker.internal:$galileo_port/otel/traces"
 export GALILEO_API_KEY=compose-test-key GALILEO_PROJECT=compose-test OTELCOL_BATCH_TIMEOUT=1s
+export OTEL_METRIC_EXPORT_INTERVAL=1000
 
 echo "==> docker compose up --build --wait"
 started=$(date +%s)
@@ -70,7 +73,9 @@ ask() { # question -> trace id
 }
 collector_has() { # trace-id
   for _ in $(seq 1 100); do
-    docker compose logs --no-color otel-collector 2>/dev/null | grep -q "$1" && return 0
+    # Not `grep -q`: it would stop reading early and, under pipefail, the logs command's
+    # SIGPIPE would count as "not found" once the output is long (metrics print every second).
+    docker compose logs --no-color otel-collector 2>/dev/null | grep -F "$1" >/dev/null && return 0
     sleep 0.2
   done
   return 1
@@ -106,6 +111,18 @@ done
 grep -q '"project": "compose-test", "logstream": "default"' "$work/galileo.jsonl" || fail "Galileo headers"
 check "the fake Galileo got the spans of both services, with the key, project and log stream"
 
+echo "==> the services' metrics at localhost:8889/metrics"
+for _ in $(seq 1 100); do
+  metrics="$(curl -fsS localhost:8889/metrics 2>/dev/null || true)"
+  grep -q '^gen_ai_client_token_usage_bucket{' <<<"$metrics" && break
+  sleep 0.2
+done
+for series in http_server_request_duration_seconds_bucket http_client_request_duration_seconds_bucket \
+  gen_ai_client_operation_duration_seconds_bucket gen_ai_client_token_usage_bucket otel_sdk_exporter_span_exported_total; do
+  grep -q "^$series{" <<<"$metrics" || fail "$series is not on the Prometheus endpoint"
+done
+check "both services' metrics scraped from localhost:8889/metrics"
+
 echo "==> a request right before docker compose stop"
 last="$(ask "Find me a sushi place")"
 docker compose stop >"$work/stop.log" 2>&1
@@ -127,10 +144,29 @@ native="$(ask "Find me a good restaurant")"
 collector_has "$native" || fail "the natively run services' trace is not in the Collector's output"
 check "cargo-run services export to the compose Collector on localhost:4318"
 
-echo "==> docker compose down -v"
 kill "${native_pids[@]}" 2>/dev/null || true
 wait "${native_pids[@]}" 2>/dev/null || true
 native_pids=()
+
+echo "==> COMPOSE_PROFILES=jaeger: the Collector's Jaeger overlay, and Jaeger"
+export COMPOSE_PROFILES=jaeger
+docker compose up -d --wait >"$work/jaeger-up.log" 2>&1 || { tail -n 40 "$work/jaeger-up.log" >&2; fail "compose up with Jaeger"; }
+traced="$(ask "Find me a good restaurant")"
+jaeger_trace() { # trace-id -> "spans services..." once Jaeger has the whole trace
+  curl -fsS "localhost:16686/api/traces/$1" 2>/dev/null | python3 -c '
+import json, sys
+data = json.load(sys.stdin)["data"][0]
+print(len(data["spans"]), *sorted({p["serviceName"] for p in data["processes"].values()}))' 2>/dev/null
+}
+for _ in $(seq 1 100); do
+  found="$(jaeger_trace "$traced" || true)"
+  [[ "$found" == "10 agent-service orchestrator" ]] && break
+  sleep 0.2
+done
+[[ "$found" == "10 agent-service orchestrator" ]] || fail "Jaeger's API has '$found' for trace $traced"
+check "Jaeger's API returns the trace: 10 spans from both services"
+
+echo "==> docker compose down -v"
 docker compose down -v >"$work/down.log" 2>&1 || fail "compose down"
 check "docker compose down -v"
 echo "compose: $passed passed, 0 failed"

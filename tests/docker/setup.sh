@@ -9,7 +9,8 @@
 #      reachable; otherwise a local stand-in under the same name, built once and kept by the
 #      engine — Debian from debootstrap (with this host's CA certificates, so HTTPS from a
 #      build container trusts what the host trusts), a Rust builder from this host's toolchain,
-#      and the Collector from the ocb build of collector/builder-config.yaml.
+#      and the Collector from the ocb build of collector/builder-config.yaml, Jaeger from its Go
+#      module (jaeger/build.sh).
 #
 # Environment: DOCKERD_PID_FILE (default: $cache/dockerd.pid), DOCKER_SETUP_LOG.
 set -euo pipefail
@@ -102,13 +103,22 @@ EOF
   rm -rf "$context"
 fi
 
+# An image made of one binary we build from Go modules: `stand_in IMAGE BUILD_SCRIPT NAME`, with
+# the Dockerfile (which COPYs NAME) on stdin.
+stand_in() {
+  local image="$1" binary context
+  binary="$("$root/$2")"
+  context="$(mktemp -d)"
+  cp "$binary" "$context/$3"
+  cat >"$context/Dockerfile"
+  docker build -q -t "$image" "$context" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
+  rm -rf "$context"
+}
+
 if ! have "$collector_image" && ! pulled "$collector_image"; then
   say "making $collector_image from the ocb-built Collector (once)"
-  binary="$("$root/collector/build.sh")"
-  context="$(mktemp -d)"
-  cp "$binary" "$context/otelcol-contrib"
   # The real image's layout: the binary at /otelcol-contrib, its default config path, uid 10001.
-  cat >"$context/Dockerfile" <<'EOF'
+  stand_in "$collector_image" collector/build.sh otelcol-contrib <<'EOF'
 FROM scratch
 COPY otelcol-contrib /otelcol-contrib
 USER 10001
@@ -116,7 +126,20 @@ EXPOSE 4317 4318
 ENTRYPOINT ["/otelcol-contrib"]
 CMD ["--config", "/etc/otelcol-contrib/config.yaml"]
 EOF
-  docker build -q -t "$collector_image" "$context" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
-  rm -rf "$context"
 fi
-say "ready: $(docker compose version --short 2>/dev/null || echo compose), images $debian_image, $rust_image, $collector_image"
+
+jaeger_image="$(sed -n 's/^ *image: *\(jaegertracing\/jaeger:[0-9.]*\).*/\1/p' "$root/docker-compose.yml")"
+if ! have "$jaeger_image" && ! pulled "$jaeger_image"; then
+  say "making $jaeger_image from Jaeger's Go module (once; its UI is a placeholder, see jaeger/build.sh)"
+  # The real image's layout: the binary at /cmd/jaeger/jaeger-linux, listening on all
+  # interfaces (its built-in all-in-one config reads JAEGER_LISTEN_HOST), uid 10001.
+  stand_in "$jaeger_image" jaeger/build.sh jaeger-linux <<'EOF'
+FROM scratch
+COPY jaeger-linux /cmd/jaeger/jaeger-linux
+ENV JAEGER_LISTEN_HOST=0.0.0.0
+USER 10001
+EXPOSE 4317 4318 16686
+ENTRYPOINT ["/cmd/jaeger/jaeger-linux"]
+EOF
+fi
+say "ready: $(docker compose version --short 2>/dev/null || echo compose), images $debian_image, $rust_image, $collector_image, $jaeger_image"

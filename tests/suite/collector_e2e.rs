@@ -158,11 +158,11 @@ async fn without_a_galileo_key_ask_works_and_the_collector_logs_the_401() {
     }
 }
 
-#[test]
-fn otelcol_validate_accepts_the_config() {
+/// `otelcol validate` with these configs, in order (a later one overlays the earlier).
+fn validate(configs: &[std::path::PathBuf]) {
     let output = std::process::Command::new(collector_binary())
         .arg("validate")
-        .arg(format!("--config={}", config_path().display()))
+        .args(configs.iter().map(|c| format!("--config={}", c.display())))
         .output()
         .unwrap();
     assert!(
@@ -171,6 +171,19 @@ fn otelcol_validate_accepts_the_config() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn otelcol_validate_accepts_the_config() {
+    validate(&[config_path()]);
+}
+
+#[test]
+fn otelcol_validate_accepts_the_config_with_the_jaeger_overlay() {
+    validate(&[
+        config_path(),
+        e2e::workspace_root().join("otel-collector-config.jaeger.yaml"),
+    ]);
 }
 
 #[test]
@@ -312,6 +325,34 @@ async fn metrics_and_log_records_cross_the_collector_and_logs_keep_their_trace()
     ] {
         assert!(output.contains(metric), "{metric} missing:\n{output}");
     }
+    // The metrics pipeline's Prometheus endpoint serves them, with the conventions' buckets.
+    let scrape = reqwest::get(format!(
+        "http://127.0.0.1:{}/metrics",
+        stack.collector.prometheus_port
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    for series in [
+        r#"http_server_request_duration_seconds_bucket{"#,
+        r#"http_client_request_duration_seconds_bucket{"#,
+        r#"gen_ai_client_operation_duration_seconds_bucket{"#,
+        r#"gen_ai_client_token_usage_bucket{"#,
+        r#"otel_sdk_exporter_span_exported_total{"#,
+    ] {
+        assert!(scrape.contains(series), "{series} not scraped:\n{scrape}");
+    }
+    for bucket in [
+        r#"http_route="/ask""#,
+        r#"le="0.005""#,
+        r#"le="81.92""#,
+        r#"le="6.7108864e+07""#,
+    ] {
+        assert!(scrape.contains(bucket), "{bucket} not scraped:\n{scrape}");
+    }
+
     let failure = records
         .iter()
         .find(|r| r.contains("request failed"))

@@ -186,6 +186,27 @@ fn listening_ports(compose: &Compose, service: &str) -> Vec<u16> {
     ]
 }
 
+/// Jaeger tags its v2 releases with v1 numbers for the Go module too: 2.N.x is v1.(N+63).x.
+#[test]
+fn the_jaeger_image_is_the_release_the_tests_build() {
+    let compose = Compose::load();
+    let image = compose.service("jaeger")["image"].as_str().unwrap();
+    let (name, tag) = image.rsplit_once(':').expect("image has a tag");
+    assert_eq!(name, "jaegertracing/jaeger");
+    let v2: Vec<u32> = tag.split('.').map(|n| n.parse().unwrap()).collect();
+    let module = read("jaeger/build.sh")
+        .lines()
+        .find_map(|l| l.strip_prefix("JAEGER_MODULE_VERSION=v"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .expect("JAEGER_MODULE_VERSION in jaeger/build.sh");
+    assert_eq!(
+        module,
+        format!("1.{}.{}", v2[1] + 63, v2[2]),
+        "compose's {image} vs jaeger/build.sh's module version"
+    );
+}
+
 #[test]
 fn images_are_pinned_to_the_collector_release_the_tests_build() {
     let compose = Compose::load();

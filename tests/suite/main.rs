@@ -12,6 +12,7 @@ mod failures;
 mod genai;
 mod hostile;
 mod interop;
+mod jaeger;
 mod logs;
 mod metrics;
 mod openapi;

@@ -19,6 +19,9 @@ struct Ports {
     http: u16,
     health: u16,
     metrics: u16,
+    prometheus: u16,
+    jaeger: u16,
+    jaeger_otlp: u16,
 }
 
 impl Ports {
@@ -30,6 +33,9 @@ impl Ports {
             http: free_port(),
             health: free_port(),
             metrics: free_port(),
+            prometheus: free_port(),
+            jaeger: free_port(),
+            jaeger_otlp: free_port(),
         }
     }
 }
@@ -40,10 +46,22 @@ fn run_native(
     ports: &Ports,
     logs: &PathBuf,
     env: &[(&str, String)],
+    on_line: impl FnMut(&str),
+) -> (bool, String) {
+    run_native_with(&[], ports, logs, env, on_line)
+}
+
+/// [`run_native`] with more options (`--jaeger`).
+fn run_native_with(
+    options: &[&str],
+    ports: &Ports,
+    logs: &PathBuf,
+    env: &[(&str, String)],
     mut on_line: impl FnMut(&str),
 ) -> (bool, String) {
     let mut child = Command::new(workspace_root().join("scripts/run-native"))
         .arg("--once")
+        .args(options)
         .current_dir(workspace_root())
         .env("ORCHESTRATOR_PORT", ports.orchestrator.to_string())
         .env("AGENT_PORT", ports.agent.to_string())
@@ -51,6 +69,9 @@ fn run_native(
         .env("OTLP_HTTP_PORT", ports.http.to_string())
         .env("OTELCOL_HEALTH_PORT", ports.health.to_string())
         .env("OTELCOL_METRICS_PORT", ports.metrics.to_string())
+        .env("OTELCOL_PROMETHEUS_PORT", ports.prometheus.to_string())
+        .env("JAEGER_PORT", ports.jaeger.to_string())
+        .env("JAEGER_OTLP_PORT", ports.jaeger_otlp.to_string())
         .env("OTELCOL_BATCH_TIMEOUT", "200ms")
         .env("RUN_NATIVE_LOGS", logs)
         .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
@@ -208,4 +229,17 @@ async fn what_galileo_answered_is_reported_not_assumed() {
         assert!(started.elapsed() < Duration::from_secs(60));
     }
     assert!(!refusing.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_jaeger_the_native_run_shows_the_trace_in_jaegers_api() {
+    let ports = Ports::free();
+    let logs = logs_dir("jaeger");
+    let (ok, output) = tokio::task::spawn_blocking(move || {
+        run_native_with(&["--jaeger"], &ports, &logs, &[], |_| {})
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{output}");
+    assert!(output.contains("Jaeger: 10 spans"), "{output}");
 }
