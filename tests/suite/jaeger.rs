@@ -8,7 +8,7 @@ use std::{collections::HashMap, time::Duration};
 use e2e::{
     FakeOtlp, Service,
     collector::{Collector, built},
-    free_port,
+    free_ports,
     stack::Stack,
     tree::SPANS_PER_ASK,
     workspace_root,
@@ -17,13 +17,7 @@ use serde_json::{Value, json};
 
 /// Jaeger on free local ports: (process, OTLP/HTTP port, query port).
 async fn jaeger() -> (Service, u16, u16) {
-    let (otlp_http, otlp_grpc, query, query_grpc, health) = (
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-    );
+    let [otlp_http, otlp_grpc, query, query_grpc, health] = free_ports();
     let env: HashMap<String, String> = [
         ("JAEGER_OTLP_HTTP_ENDPOINT", otlp_http),
         ("JAEGER_OTLP_GRPC_ENDPOINT", otlp_grpc),

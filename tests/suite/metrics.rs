@@ -175,3 +175,37 @@ async fn both_services_export_the_conventions_metrics_and_the_span_pipeline_heal
         assert!(metrics.contains_key("otel.sdk.processor.span.queue.capacity"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exporter_variables_turn_metrics_and_log_records_off_and_refuse_unknown_values() {
+    let otlp = FakeOtlp::start().await;
+    let mut stack = Stack::start(
+        &otlp.base_url(),
+        &[
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
+        ],
+    )
+    .await;
+    let (status, body) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for service in [&mut stack.orchestrator, &mut stack.agent] {
+        assert!(service.stop(Duration::from_secs(20)).await.success());
+    }
+    assert!(!otlp.spans().is_empty(), "spans still go out");
+    assert!(otlp.metrics().is_empty(), "OTEL_METRICS_EXPORTER=none");
+    assert!(otlp.logs().is_empty(), "OTEL_LOGS_EXPORTER=none");
+
+    for variable in ["OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"] {
+        let (status, output) = e2e::run_to_exit(
+            "agent-service",
+            &e2e::requests::vars(&[(variable, "prometheus")]),
+            Duration::from_secs(20),
+        );
+        assert!(!status.success(), "{variable}=prometheus must not start");
+        assert!(output.contains(variable), "{output}");
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, path::PathBuf, process::Command, sync::OnceLock};
 
-use crate::{Service, free_port, workspace_root};
+use crate::{Service, free_ports, workspace_root};
 
 /// Path of the Collector binary, building it on first use (cached across runs).
 pub fn collector_binary() -> PathBuf {
@@ -56,13 +56,13 @@ impl Collector {
         overlays: &[PathBuf],
         extra_env: &[(&str, String)],
     ) -> Self {
-        let (grpc_port, http_port, health_port, metrics_port, prometheus_port) = (
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-        );
+        let [
+            grpc_port,
+            http_port,
+            health_port,
+            metrics_port,
+            prometheus_port,
+        ] = free_ports();
         let env: HashMap<String, String> = [
             ("GALILEO_OTLP_ENDPOINT", galileo_url.to_owned()),
             ("GALILEO_API_KEY", api_key.to_owned()),

@@ -15,4 +15,4 @@ pub mod stack;
 pub mod tree;
 
 pub use otlp::{CapturedSpan, FakeOtlp, SpanKind};
-pub use process::{Service, binary, free_port, run_to_exit, workspace_root};
+pub use process::{Service, binary, free_port, free_ports, run_to_exit, workspace_root};

@@ -59,6 +59,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `N` free ports, for a process that listens on several.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    std::array::from_fn(|_| free_port())
+}
+
 /// A running service process. Its stdout and stderr are captured for assertions.
 pub struct Service {
     pub port: u16,
