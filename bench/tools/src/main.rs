@@ -3,8 +3,8 @@
 //! - `bench-tools floor-back PORT` and `bench-tools floor-front PORT BACK_URL`: the floor — the
 //!   same two-hop shape as orchestrator → agent (JSON in, a reqwest POST to a second server,
 //!   JSON out) with nothing else in it: no graph, no agent loop, no telemetry.
-//! - `bench-tools sink PORT`: an OTLP/HTTP receiver that decodes each export request (gzip or
-//!   not) and only counts spans; `GET /count` returns the total. Cheap enough that measuring
+//! - `bench-tools sink PORT`: an OTLP/HTTP receiver that decodes each traces export request
+//!   (gzip or not) and only counts spans; `GET /count` returns the total. Cheap enough that measuring
 //!   our instrumentation is not measuring a backend.
 //! - `bench-tools flood SECONDS`: span creation vs export in one process (`flood.rs`).
 
@@ -61,7 +61,11 @@ async fn main() {
             let count = Arc::new(AtomicU64::new(0));
             Router::new()
                 .route("/count", get(sink_count))
-                .fallback(post(sink_receive))
+                // Spans from the services (/v1/traces) and from the Collector's Galileo
+                // exporter (/otel/traces); metrics and log records are accepted, not counted.
+                .route("/v1/traces", post(sink_receive))
+                .route("/otel/traces", post(sink_receive))
+                .fallback(post(|| async { StatusCode::OK }))
                 .with_state(count)
         }
         _ => usage(),
