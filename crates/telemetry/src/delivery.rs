@@ -280,6 +280,81 @@ fn report_totals(total: &DeliverySnapshot, error: &str) {
 mod tests {
     use super::*;
 
+    /// Everything logged through the global subscriber, which this test binary installs once:
+    /// the reporter logs from its own thread.
+    fn logged() -> &'static Mutex<String> {
+        static LOGGED: std::sync::OnceLock<&'static Mutex<String>> = std::sync::OnceLock::new();
+        LOGGED.get_or_init(|| {
+            let logged: &'static Mutex<String> = Box::leak(Box::default());
+            struct Sink(&'static Mutex<String>);
+            impl std::io::Write for Sink {
+                fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                    self.0
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(bytes));
+                    Ok(bytes.len())
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    Ok(())
+                }
+            }
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || Sink(logged))
+                .init();
+            logged
+        })
+    }
+
+    /// Waits (up to 10 s) until the log holds `count` lines containing `needle`.
+    fn wait_for_lines(needle: &str, count: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines: Vec<String> = logged()
+                .lock()
+                .unwrap()
+                .lines()
+                .filter(|l| l.contains(needle))
+                .map(str::to_owned)
+                .collect();
+            if lines.len() >= count || std::time::Instant::now() > deadline {
+                return lines;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn the_reporter_says_each_intervals_losses_once_and_the_totals_when_stopped() {
+        logged();
+        let stats = Arc::new(DeliveryStats::new(1));
+        let reporter = Reporter::start(stats.clone(), Duration::from_millis(50));
+        stats.lost(Loss::QueueFull, 3);
+        let first = wait_for_lines("spans lost in the last", 1);
+        assert!(first[0].contains("lost_spans=3 queue_full=3"), "{first:?}");
+        stats.lost(Loss::ExportFailed, 2);
+        let second = wait_for_lines("spans lost in the last", 2);
+        assert!(
+            second[1].contains("lost_spans=2 queue_full=0 export_failed=2"),
+            "only what is new since the last report: {second:?}"
+        );
+        // Intervals with nothing new say nothing.
+        thread::sleep(Duration::from_millis(200));
+        let reports = logged()
+            .lock()
+            .unwrap()
+            .matches("spans lost in the last")
+            .count();
+        assert_eq!(reports, 2);
+        reporter.stop();
+        let totals = wait_for_lines("span delivery: spans were lost", 1);
+        assert!(
+            totals[0].contains("lost_spans=5 queue_full=3 export_failed=2"),
+            "{totals:?}"
+        );
+    }
+
     #[test]
     fn snapshots_count_by_reason() {
         let stats = DeliveryStats::new(2);
