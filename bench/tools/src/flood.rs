@@ -15,37 +15,9 @@ use std::{
 
 use telemetry::genai::GenAiSpan;
 
-/// CPU seconds of this process's threads whose name starts with one of `prefixes`.
-fn threads_cpu(prefixes: &[&str]) -> f64 {
-    let ticks = 100.0; // USER_HZ on Linux
-    let mut total = 0.0;
-    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    for task in tasks.flatten() {
-        let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        if !prefixes.iter().any(|p| comm.starts_with(p)) {
-            continue;
-        }
-        let stat = fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let field = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        total += (field(11) + field(12)) / ticks;
-    }
-    total
-}
-
-/// The calling thread's CPU seconds.
-fn this_thread_cpu() -> f64 {
-    let stat = fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+/// utime + stime, in seconds, from a `/proc/.../stat` file (0 if it cannot be read).
+fn cpu_seconds(stat: &std::path::Path) -> f64 {
+    let stat = fs::read_to_string(stat).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
@@ -56,7 +28,27 @@ fn this_thread_cpu() -> f64 {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    (field(11) + field(12)) / 100.0
+    (field(11) + field(12)) / 100.0 // USER_HZ on Linux
+}
+
+/// CPU seconds of this process's threads whose name starts with one of `prefixes`.
+fn threads_cpu(prefixes: &[&str]) -> f64 {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter(|task| {
+            let comm = fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            prefixes.iter().any(|p| comm.starts_with(p))
+        })
+        .map(|task| cpu_seconds(&task.path().join("stat")))
+        .sum()
+}
+
+/// The calling thread's CPU seconds.
+fn this_thread_cpu() -> f64 {
+    cpu_seconds("/proc/thread-self/stat".as_ref())
 }
 
 /// The export side of the pipeline: the batch processors' threads and the blocking HTTP

@@ -96,6 +96,11 @@ impl BatchSettings {
         Ok(settings)
     }
 
+    /// Spans all queues hold together (the queue-capacity metric).
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity_per_queue() * self.queues
+    }
+
     /// Each queue's share of the total, never below one batch.
     fn capacity_per_queue(&self) -> usize {
         (self.max_queue_size / self.queues).max(self.max_export_batch_size.min(self.max_queue_size))
@@ -137,7 +142,6 @@ impl Batches {
         F: FnMut() -> Result<E, TelemetryError>,
     {
         let capacity = settings.capacity_per_queue();
-        let failing = Arc::new(AtomicBool::new(false));
         let processors = (0..settings.queues)
             .map(|queue| {
                 let config = BatchConfigBuilder::default()
@@ -145,8 +149,7 @@ impl Batches {
                     .with_max_export_batch_size(settings.max_export_batch_size.min(capacity))
                     .with_scheduled_delay(settings.schedule_delay)
                     .build();
-                let exporter =
-                    CountingExporter::new(exporter()?, queue, stats.clone(), failing.clone());
+                let exporter = CountingExporter::new(exporter()?, queue, stats.clone());
                 Ok(BatchSpanProcessor::new(exporter, config))
             })
             .collect::<Result<_, TelemetryError>>()?;

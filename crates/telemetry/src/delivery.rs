@@ -65,6 +65,8 @@ pub struct DeliveryStats {
 struct Exports {
     in_flight: usize,
     closed: bool,
+    /// The last export failed (recovery is said once, by whichever queue's export succeeds).
+    failing: bool,
     last_error: String,
 }
 
@@ -141,8 +143,12 @@ impl DeliveryStats {
         match result {
             Ok(()) => {
                 self.exported.fetch_add(spans as u64, Ordering::Relaxed);
+                if std::mem::take(&mut exports.failing) {
+                    tracing::info!("span export to the Collector recovered");
+                }
             }
             Err(error) => {
+                exports.failing = true;
                 exports.last_error = error;
                 drop(exports);
                 self.lost(Loss::ExportFailed, spans);

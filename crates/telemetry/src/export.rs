@@ -3,13 +3,7 @@
 //! error — with a Collector down and traffic flowing, a flood — so failures are counted and
 //! reported here instead, and the processor is told all went well.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use opentelemetry_sdk::{
     Resource,
@@ -24,23 +18,15 @@ pub(crate) struct CountingExporter<E> {
     inner: E,
     queue: usize,
     stats: Arc<DeliveryStats>,
-    failing: Arc<AtomicBool>,
 }
 
 impl<E> CountingExporter<E> {
-    /// Exports for batch queue `queue`; `failing` is shared by every queue's exporter, so
-    /// recovery is said once.
-    pub(crate) fn new(
-        inner: E,
-        queue: usize,
-        stats: Arc<DeliveryStats>,
-        failing: Arc<AtomicBool>,
-    ) -> Self {
+    /// Exports for batch queue `queue`, counting into `stats`.
+    pub(crate) fn new(inner: E, queue: usize, stats: Arc<DeliveryStats>) -> Self {
         Self {
             inner,
             queue,
             stats,
-            failing,
         }
     }
 }
@@ -53,13 +39,6 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
             return Ok(()); // after shutdown gave up on them; already counted as lost
         }
         let result = self.inner.export(batch).await;
-        match &result {
-            Ok(()) if self.failing.swap(false, Ordering::Relaxed) => {
-                tracing::info!("span export to the Collector recovered");
-            }
-            Ok(()) => {}
-            Err(_) => self.failing.store(true, Ordering::Relaxed),
-        }
         self.stats
             .export_finished(count, result.map_err(|error| error.to_string()));
         // Counted and reported; an error here would make the batch processor log it again.

@@ -63,33 +63,27 @@ impl ReqwestOtelSpanBackend for ClientSpan {
         outcome: &reqwest_middleware::Result<reqwest::Response>,
         ext: &mut http::Extensions,
     ) {
-        let mut metric = ext.remove::<ClientTimer>();
-        let mut error_type = None;
-        match outcome {
+        let (status, error_type) = match outcome {
             Ok(response) => {
                 let status = response.status();
-                span.record(HTTP_RESPONSE_STATUS_CODE, i64::from(status.as_u16()));
-                if let Some(metric) = &mut metric {
-                    metric.attributes.push(KeyValue::new(
-                        HTTP_RESPONSE_STATUS_CODE,
-                        i64::from(status.as_u16()),
-                    ));
-                }
                 // Client spans mark 4xx and 5xx as errors (HTTP semconv, "Status").
-                if status.is_client_error() || status.is_server_error() {
-                    span.record("otel.status_code", "ERROR");
-                    span.record(ERROR_TYPE, status.as_str());
-                    error_type = Some(status.as_str().to_owned());
-                }
+                let failed = status.is_client_error() || status.is_server_error();
+                (
+                    Some(i64::from(status.as_u16())),
+                    failed.then(|| status.as_str().to_owned()),
+                )
             }
-            Err(error) => {
-                span.record("otel.status_code", "ERROR");
-                span.record(ERROR_TYPE, transport_error_type(error));
-                error_type = Some(transport_error_type(error).to_owned());
-            }
+            Err(error) => (None, Some(transport_error_type(error).to_owned())),
+        };
+        if let Some(status) = status {
+            span.record(HTTP_RESPONSE_STATUS_CODE, status);
         }
-        if let Some(metric) = metric {
-            metric.finish(error_type);
+        if let Some(error_type) = &error_type {
+            span.record("otel.status_code", "ERROR");
+            span.record(ERROR_TYPE, error_type.as_str());
+        }
+        if let Some(timer) = ext.remove::<ClientTimer>() {
+            timer.finish(status, error_type);
         }
     }
 }
@@ -127,7 +121,11 @@ impl ClientTimer {
         }
     }
 
-    fn finish(mut self, error_type: Option<String>) {
+    fn finish(mut self, status: Option<i64>, error_type: Option<String>) {
+        if let Some(status) = status {
+            self.attributes
+                .push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, status));
+        }
         if let Some(error_type) = error_type {
             self.attributes.push(KeyValue::new(ERROR_TYPE, error_type));
         }

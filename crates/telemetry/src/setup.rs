@@ -183,10 +183,10 @@ pub fn init(
     })?;
     let resource = resource(default_service_name, service_version);
     let meters = crate::metrics::provider(resource.clone())?;
-    let resource_for_logs = resource.clone();
+    let logs = crate::logs::provider(resource.clone())?;
     if let Some(meters) = &meters {
         global::set_meter_provider(meters.clone());
-        crate::metrics::observe_delivery(&stats, settings.max_queue_size);
+        crate::metrics::observe_delivery(&stats, settings.capacity());
     }
     let provider = SdkTracerProvider::builder()
         .with_resource(resource)
@@ -196,7 +196,6 @@ pub fn init(
     global::set_tracer_provider(provider.clone());
 
     let otel = otel_layer(provider.tracer("telemetry"));
-    let logs = crate::logs::provider(resource_for_logs)?;
     let log_records = logs.as_ref().map(|logs| {
         opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logs).with_filter(
             export_filter().and(FilterFn::new(|_| LOG_RECORDS_OPEN.load(Ordering::Relaxed))),
