@@ -2,7 +2,7 @@
 //! orchestrator's `/ask` (axum extraction), and a stand-in agent records what the orchestrator
 //! sent downstream (reqwest-tracing injection). The rows are the unit test's.
 
-#[path = "../../crates/telemetry/tests/support/w3c_cases.rs"]
+#[path = "../../crates/sdk-corrections/tests/support/w3c_cases.rs"]
 mod w3c_cases;
 
 use std::time::Duration;

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use service_kit::error::{BadRequest, error_response};
-use telemetry::genai::ErrorType;
+use telemetry::genai::{ErrorType, InvalidSessionId};
 
 use crate::{agent::AgentError, llm::LlmError};
 
@@ -16,6 +16,8 @@ pub(crate) enum ApiError {
     #[error(transparent)]
     BadRequest(#[from] BadRequest),
     #[error(transparent)]
+    Session(#[from] InvalidSessionId),
+    #[error(transparent)]
     Agent(#[from] AgentError),
 }
 
@@ -23,6 +25,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             Self::BadRequest(bad) => (bad.status, bad.code),
+            Self::Session(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_session_id"),
             Self::Agent(AgentError::Llm(LlmError::Timeout(_))) => {
                 (StatusCode::GATEWAY_TIMEOUT, "llm_timeout")
             }

@@ -4,10 +4,9 @@
 
 use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
-use telemetry::genai::MAX_SESSION_ID_CHARS;
+use service_kit::{ApiJson, api::ErrorResponses, fields::TextField};
+use telemetry::genai::{SessionId, with_session};
 use utoipa::{OpenApi, ToSchema};
-
-use service_kit::{ApiJson, api::ErrorResponses, error::BadRequest, fields::TextField};
 
 use crate::{AppState, error::ApiError};
 
@@ -32,7 +31,7 @@ pub(crate) struct AgentRequest {
     pub(crate) message: String,
     /// When absent: the caller's `session.id` baggage entry, else a new id.
     #[serde(default)]
-    #[schema(min_length = 1, pattern = r"^[^\x00-\x1f\x7f]+$", max_length = 128)]
+    #[schema(min_length = 1, pattern = r"^[A-Za-z0-9._:-]+$", max_length = 128)]
     pub(crate) session_id: Option<String>,
 }
 
@@ -59,8 +58,9 @@ pub(crate) struct ApiDoc;
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/agent", post(agent));
     service_kit::api::with_json_fallbacks(api)
-        // The SERVER span of every request above (unknown paths included), parented on the
-        // caller's `traceparent` and named after the matched route.
+        // Propagation in: the SERVER span of every request above (unknown paths included) is
+        // parented on the caller's `traceparent` and carries its `baggage` (the session), read
+        // by `telemetry::extract_context` as the span is made. Named after the matched route.
         .layer(telemetry::http_server_layer())
         // Health checks and the OpenAPI document come after the layer: probes make no spans.
         .merge(service_kit::api::probes(ApiDoc::openapi))
@@ -83,25 +83,13 @@ async fn agent(
 ) -> Result<Json<AgentResponse>, ApiError> {
     let message = MESSAGE.check(&request.message)?;
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
-    let session_id = match request.session_id {
-        Some(id) if !valid_session_id(&id) => {
-            return Err(BadRequest::invalid(
-                "invalid_session_id",
-                format!("sessionId must be 1-{MAX_SESSION_ID_CHARS} printable characters"),
-            )
-            .into());
-        }
-        Some(id) => id,
-        None => telemetry::genai::caller_session()
-            .filter(|id| valid_session_id(id))
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    let session = match request.session_id {
+        Some(raw) => SessionId::parse(raw)?,
+        None => SessionId::from_caller().unwrap_or_else(SessionId::generate),
     };
-    let answer = telemetry::genai::with_session(&session_id, state.agent.run(message)).await?;
-    Ok(Json(AgentResponse { answer, session_id }))
-}
-
-fn valid_session_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.chars().count() <= MAX_SESSION_ID_CHARS
-        && !id.chars().any(char::is_control)
+    let answer = with_session(&session, state.agent.run(message)).await?;
+    Ok(Json(AgentResponse {
+        answer,
+        session_id: session.into(),
+    }))
 }

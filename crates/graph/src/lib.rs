@@ -29,7 +29,7 @@ use std::{collections::HashMap, future::Future, sync::Arc};
 use futures::future::BoxFuture;
 use telemetry::{
     OpenTelemetrySpanExt,
-    genai::{ErrorType, GenAiSpan, question_and_answer, strings},
+    genai::{ErrorType, GenAiSpan, record_io, strings},
     semconv::{self, operation},
 };
 use tracing::Instrument;
@@ -176,7 +176,7 @@ impl<S: Send + 'static, E: NodeError> Graph<S, E> {
             .map(|(describe_input, _)| describe_input(&state));
         let done = span.run(self.steps(state)).await?;
         if let (Some(input), Some((_, describe_output))) = (input, &self.io) {
-            span.content(|| question_and_answer(&input, &describe_output(&done)));
+            record_io(span.span(), &input, &describe_output(&done));
         }
         Ok(done)
     }

@@ -1,6 +1,6 @@
 //! The call that crosses the service boundary. The client comes from
-//! `telemetry::traced_client`, so this file contains no header code: reqwest-tracing opens the
-//! CLIENT span and injects `traceparent` into it.
+//! `telemetry::traced_client`: every request gets a CLIENT span, and that span's context goes
+//! out as `traceparent` (plus the session in `baggage`) through `telemetry::inject_context`.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use reqwest_retry::{
     Jitter, RetryTransientMiddleware, Retryable, RetryableStrategy, policies::ExponentialBackoff,
 };
 use serde::{Deserialize, Serialize};
-use telemetry::ClientBuilder;
+use telemetry::{ClientBuilder, genai::SessionId};
 
 use crate::error::AgentCallError;
 
@@ -79,7 +79,7 @@ impl AgentClient {
     pub(crate) async fn ask(
         &self,
         message: &str,
-        session_id: &str,
+        session: &SessionId,
     ) -> Result<String, AgentCallError> {
         let response = self
             .http
@@ -87,8 +87,10 @@ impl AgentClient {
             .with_extension(telemetry::UrlTemplate("/agent"))
             .json(&AgentRequest {
                 message,
-                session_id,
+                session_id: session.as_str(),
             })
+            // Propagation out: inside the CLIENT span of this call, `telemetry::inject_context`
+            // writes `traceparent` (and the session's `baggage`) into the request's headers.
             .send()
             .await
             .map_err(|e| AgentCallError::from_transport(&e, self.timeout))?;

@@ -10,7 +10,7 @@ use axum::{
 };
 use graph::GraphError;
 use service_kit::error::{BadRequest, error_response};
-use telemetry::genai::ErrorType;
+use telemetry::genai::{ErrorType, InvalidSessionId};
 
 /// A failed call to the agent service.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,8 @@ pub(crate) enum ApiError {
     #[error(transparent)]
     BadRequest(#[from] BadRequest),
     #[error(transparent)]
+    Session(#[from] InvalidSessionId),
+    #[error(transparent)]
     Workflow(#[from] GraphError<AgentCallError>),
 }
 
@@ -73,6 +75,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             Self::BadRequest(bad) => (bad.status, bad.code),
+            Self::Session(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_session_id"),
             Self::Workflow(GraphError::Node { source, .. }) => match source {
                 AgentCallError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "agent_timeout"),
                 AgentCallError::Unreachable => (StatusCode::BAD_GATEWAY, "agent_unreachable"),

@@ -2,12 +2,9 @@
 
 use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
-use telemetry::genai::MAX_SESSION_ID_CHARS;
+use service_kit::{ApiJson, api::ErrorResponses, fields::TextField};
+use telemetry::genai::{SessionId, record_io, with_session};
 use utoipa::{OpenApi, ToSchema};
-
-use telemetry::genai::{question_and_answer, record_content, with_session};
-
-use service_kit::{ApiJson, api::ErrorResponses, error::BadRequest, fields::TextField};
 
 use crate::{AppState, error::ApiError, workflow::AskState};
 
@@ -64,8 +61,9 @@ pub(crate) struct ApiDoc;
 pub fn app(state: AppState) -> Router {
     let api = Router::new().route("/ask", post(ask));
     service_kit::api::with_json_fallbacks(api)
-        // The SERVER span of every request above (unknown paths included), parented on the
-        // caller's `traceparent` and named after the matched route.
+        // Propagation in: the SERVER span of every request above (unknown paths included) is
+        // parented on the caller's `traceparent` and carries its `baggage`, read by
+        // `telemetry::extract_context` as the span is made. Named after the matched route.
         .layer(telemetry::http_server_layer())
         // Health checks and the OpenAPI document come after the layer: probes make no spans.
         .merge(service_kit::api::probes(ApiDoc::openapi))
@@ -88,44 +86,23 @@ async fn ask(
 ) -> Result<Json<AskResponse>, ApiError> {
     let question = QUESTION.check(&request.question)?;
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
-    let session_id = match request.session_id {
-        Some(id) => validate_session_id(id)?,
-        None => telemetry::genai::caller_session()
-            .and_then(|id| validate_session_id(id).ok())
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    let session = match request.session_id {
+        Some(raw) => SessionId::parse(raw)?,
+        None => SessionId::from_caller().unwrap_or_else(SessionId::generate),
     };
     let initial = AskState {
         question: question.to_owned(),
-        session_id: session_id.clone(),
-        ..AskState::default()
+        session: session.clone(),
+        agent_answer: None,
+        answer: None,
     };
-    let done = with_session(&session_id, state.graph.run(initial)).await?;
+    let done = with_session(&session, state.graph.run(initial)).await?;
     let answer = done.answer.unwrap_or_default();
     // The root span shows the question and the answer, so the trace reads from the top.
-    record_content(&tracing::Span::current(), || {
-        question_and_answer(question, &answer)
-    });
+    record_io(&tracing::Span::current(), question, &answer);
     Ok(Json(AskResponse {
         answer,
-        session_id,
+        session_id: session.into(),
         trace_id: telemetry::current_trace_id(),
     }))
-}
-
-fn validate_session_id(id: String) -> Result<String, BadRequest> {
-    let valid = !id.is_empty()
-        && id.len() <= MAX_SESSION_ID_CHARS
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    if valid {
-        Ok(id)
-    } else {
-        Err(BadRequest::invalid(
-            "invalid_session_id",
-            format!(
-                "session_id must be 1-{MAX_SESSION_ID_CHARS} characters of A-Z a-z 0-9 . _ : -"
-            ),
-        ))
-    }
 }

@@ -2,15 +2,15 @@
 //! original LangGraph demo. The runner (crates/graph) gives each step its span.
 
 use graph::{END, Graph, START};
-use telemetry::genai::{question_and_answer, record_content};
+use telemetry::genai::{SessionId, record_io};
 
 use crate::{agent_client::AgentClient, error::AgentCallError};
 
 /// The state that flows through the graph.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct AskState {
     pub(crate) question: String,
-    pub(crate) session_id: String,
+    pub(crate) session: SessionId,
     /// Set by `call_agent`.
     pub(crate) agent_answer: Option<String>,
     /// Set by `format_response`.
@@ -35,10 +35,8 @@ pub(crate) fn build_graph(agent: AgentClient) -> AskGraph {
 }
 
 async fn call_agent(agent: AgentClient, mut state: AskState) -> Result<AskState, AgentCallError> {
-    let answer = agent.ask(&state.question, &state.session_id).await?;
-    record_content(&tracing::Span::current(), || {
-        question_and_answer(&state.question, &answer)
-    });
+    let answer = agent.ask(&state.question, &state.session).await?;
+    record_io(&tracing::Span::current(), &state.question, &answer);
     state.agent_answer = Some(answer);
     Ok(state)
 }
@@ -50,9 +48,7 @@ async fn format_response(mut state: AskState) -> Result<AskState, AgentCallError
     } else {
         raw.to_owned()
     };
-    record_content(&tracing::Span::current(), || {
-        question_and_answer(raw, &answer)
-    });
+    record_io(&tracing::Span::current(), raw, &answer);
     state.answer = Some(answer);
     Ok(state)
 }

@@ -9,6 +9,7 @@ use opentelemetry::trace::TraceContextExt;
 use tracing::{Event, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{
+    Layer,
     fmt::{
         FmtContext, FormatEvent, FormatFields,
         format::{self, Writer},
@@ -17,11 +18,25 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use crate::TelemetryError;
+use crate::{error::TelemetryError, filters::console_filter};
+
+/// The console layer: `LOG_FORMAT` lines with trace ids, filtered by `RUST_LOG`.
+pub(crate) fn layer<S>() -> Result<impl Layer<S>, TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    Ok(tracing_subscriber::fmt::layer()
+        .event_format(WithTraceIds {
+            format: LogFormat::from_env()?,
+        })
+        // Colour codes only on a terminal, never in `docker logs` or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_filter(console_filter()))
+}
 
 /// The console's line format, from `LOG_FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogFormat {
+enum LogFormat {
     /// `2026-01-01T00:00:00.000000Z  INFO message key=value trace_id=… span_id=…`
     Text,
     /// `{"timestamp":…,"level":…,"fields":{…},"target":…,"trace_id":…,"span_id":…}`
@@ -29,7 +44,7 @@ pub(crate) enum LogFormat {
 }
 
 impl LogFormat {
-    pub(crate) fn from_env() -> Result<Self, TelemetryError> {
+    fn from_env() -> Result<Self, TelemetryError> {
         match std::env::var("LOG_FORMAT").unwrap_or_default().trim() {
             "" | "text" => Ok(Self::Text),
             "json" => Ok(Self::Json),
@@ -53,8 +68,8 @@ fn trace_ids() -> Option<(String, String)> {
 
 /// Formats each event in `format`, with the trace ids appended.
 #[derive(Debug)]
-pub(crate) struct WithTraceIds {
-    pub(crate) format: LogFormat,
+struct WithTraceIds {
+    format: LogFormat,
 }
 
 impl<S, N> FormatEvent<S, N> for WithTraceIds

@@ -1,5 +1,5 @@
 //! The CLIENT side of an HTTP call, per the HTTP semantic conventions: its span (through
-//! reqwest-tracing's backend hook, which [`crate::traced_client`] installs) and its
+//! reqwest-tracing's backend hook, which `propagation::traced_client` installs) and its
 //! `http.client.request.duration`, one of each per attempt.
 
 use std::{borrow::Cow, time::Instant};
@@ -9,11 +9,10 @@ use reqwest_tracing::ReqwestOtelSpanBackend;
 use tracing::{Span, field::Empty};
 
 use crate::{
-    http_server::known_method,
     metrics::instruments,
     semconv::{
         ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
-        URL_FULL, URL_SCHEME, URL_TEMPLATE,
+        URL_FULL, URL_SCHEME, URL_TEMPLATE, known_method,
     },
 };
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use tower::layer::util::Stack;
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
@@ -14,11 +14,11 @@ use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{
-    extract_context,
-    http_metrics::ServerMetricsLayer,
+    http_server_metrics::ServerMetricsLayer,
+    propagation::extract_context,
     semconv::{
         ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
-        SERVER_PORT, URL_PATH, URL_SCHEME,
+        SERVER_PORT, URL_PATH, URL_SCHEME, known_method,
     },
 };
 
@@ -113,22 +113,5 @@ impl<B> OnResponse<B> for OnServerResponse {
             latency_ms = latency.as_millis() as u64,
             "request done"
         );
-    }
-}
-
-/// The spec's method rule: known methods as-is, anything else `_OTHER` (keeps span names and
-/// attributes low-cardinality whatever a client sends).
-pub(crate) fn known_method(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "_OTHER",
     }
 }

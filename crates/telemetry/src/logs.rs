@@ -6,15 +6,22 @@
 //! `OTEL_LOGS_EXPORTER` (`otlp`, the default, or `none`), `OTEL_BLRP_*` and
 //! `OTEL_EXPORTER_OTLP_LOGS_*` over `OTEL_EXPORTER_OTLP_*` configure it. No content reaches a
 //! record: we never log prompts, answers or tool payloads, and the crates that log provider
-//! bodies are filtered out (see `setup.rs`).
+//! bodies are filtered out (`filters.rs`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::{Resource, logs::SdkLoggerProvider};
+use tracing_subscriber::{
+    Layer,
+    filter::{FilterExt, FilterFn},
+};
 
-use crate::TelemetryError;
+use crate::{error::TelemetryError, filters::export_filter};
 
 /// Builds the logger provider, or `None` when `OTEL_LOGS_EXPORTER=none`.
 pub(crate) fn provider(resource: Resource) -> Result<Option<SdkLoggerProvider>, TelemetryError> {
-    if !crate::setup::otlp_exporter_enabled("OTEL_LOGS_EXPORTER")? {
+    if !sdk_corrections::exporter_enabled("OTEL_LOGS_EXPORTER")? {
         return Ok(None);
     }
     // The batch processor exports from its own thread: the blocking HTTP client, as for spans.
@@ -26,3 +33,20 @@ pub(crate) fn provider(resource: Resource) -> Result<Option<SdkLoggerProvider>, 
             .build(),
     ))
 }
+
+/// The tracing → log records layer over `provider`, until [`close`] is called.
+pub(crate) fn bridge<S>(provider: &SdkLoggerProvider) -> impl Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    OpenTelemetryTracingBridge::new(provider)
+        .with_filter(export_filter().and(FilterFn::new(|_| OPEN.load(Ordering::Relaxed))))
+}
+
+/// Stops turning events into log records: the logger provider is shutting down, and the last
+/// console lines must not be handed to a stopped exporter.
+pub(crate) fn close() {
+    OPEN.store(false, Ordering::Relaxed);
+}
+
+static OPEN: AtomicBool = AtomicBool::new(true);

@@ -3,32 +3,26 @@
 //! semantic conventions give.
 //!
 //! - `http.server.request.duration` (both services, `http_server.rs`) and
-//!   `http.client.request.duration` (the orchestrator's agent calls, `propagation.rs`);
+//!   `http.client.request.duration` (the orchestrator's agent calls, `http_client.rs`);
 //! - `gen_ai.client.operation.duration` and `gen_ai.client.token.usage` (each chat call,
 //!   `genai/metrics.rs`);
-//! - the span pipeline's health (`delivery.rs`'s counts): `otel.sdk.exporter.span.exported`,
-//!   `otel.sdk.processor.span.processed` (lost spans carry `error.type`: `queue_full`,
-//!   `export_failed`, `shutdown`), `otel.sdk.processor.span.queue.size` and `.capacity` — so a
-//!   user can alert on lost spans.
+//! - the span pipeline's health, `otel.sdk.*` (registered by `sdk_corrections::Delivery`: the
+//!   SDK does not emit them).
 //!
 //! Configured by the standard variables: `OTEL_METRICS_EXPORTER` (`otlp`, the default, or
 //! `none`), `OTEL_METRIC_EXPORT_INTERVAL` (ms, default 60 000), `OTEL_EXPORTER_OTLP_METRICS_*`
 //! over `OTEL_EXPORTER_OTLP_*`. Without a provider (metrics off, SDK disabled, unit tests) every
 //! instrument is the API's no-op.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use opentelemetry::{
-    KeyValue, global,
+    global,
     metrics::{Histogram, Meter},
 };
 use opentelemetry_sdk::{Resource, metrics::SdkMeterProvider};
 
-use crate::{
-    TelemetryError,
-    delivery::{DeliveryStats, Loss},
-    semconv,
-};
+use crate::{error::TelemetryError, semconv};
 
 /// `http.*.request.duration` buckets, seconds (HTTP semantic conventions).
 const HTTP_DURATION_BUCKETS: &[f64] = &[
@@ -46,7 +40,7 @@ const GENAI_TOKEN_BUCKETS: &[f64] = &[
 
 /// Builds the meter provider, or `None` when `OTEL_METRICS_EXPORTER=none`.
 pub(crate) fn provider(resource: Resource) -> Result<Option<SdkMeterProvider>, TelemetryError> {
-    if !crate::setup::otlp_exporter_enabled("OTEL_METRICS_EXPORTER")? {
+    if !sdk_corrections::exporter_enabled("OTEL_METRICS_EXPORTER")? {
         return Ok(None);
     }
     let exporter = opentelemetry_otlp::MetricExporter::builder().build()?;
@@ -61,7 +55,8 @@ pub(crate) fn provider(resource: Resource) -> Result<Option<SdkMeterProvider>, T
     ))
 }
 
-fn meter() -> Meter {
+/// The meter every instrument of ours comes from.
+pub(crate) fn meter() -> Meter {
     global::meter("telemetry")
 }
 
@@ -109,58 +104,4 @@ pub(crate) fn instruments() -> &'static Instruments {
                 .build(),
         }
     })
-}
-
-/// Registers the span pipeline's health as observable instruments over `stats`, read at each
-/// collection.
-pub(crate) fn observe_delivery(stats: &Arc<DeliveryStats>, capacity: usize) {
-    let meter = meter();
-    let exported = stats.clone();
-    meter
-        .u64_observable_counter(semconv::OTEL_SDK_EXPORTER_SPAN_EXPORTED)
-        .with_unit("{span}")
-        .with_description("Spans the exporters delivered, or failed to (with error.type).")
-        .with_callback(move |observer| {
-            let now = exported.snapshot();
-            observer.observe(now.exported, &[]);
-            observer.observe(
-                now.lost(Loss::ExportFailed),
-                &[KeyValue::new(
-                    semconv::ERROR_TYPE,
-                    Loss::ExportFailed.as_str(),
-                )],
-            );
-        })
-        .build();
-    let processed = stats.clone();
-    meter
-        .u64_observable_counter(semconv::OTEL_SDK_PROCESSOR_SPAN_PROCESSED)
-        .with_unit("{span}")
-        .with_description(
-            "Spans handed to the exporters, or lost before (with error.type: queue_full, shutdown).",
-        )
-        .with_callback(move |observer| {
-            let now = processed.snapshot();
-            observer.observe(now.exported + now.lost(Loss::ExportFailed), &[]);
-            for reason in [Loss::QueueFull, Loss::Shutdown] {
-                observer.observe(
-                    now.lost(reason),
-                    &[KeyValue::new(semconv::ERROR_TYPE, reason.as_str())],
-                );
-            }
-        })
-        .build();
-    let queued = stats.clone();
-    meter
-        .i64_observable_up_down_counter(semconv::OTEL_SDK_PROCESSOR_SPAN_QUEUE_SIZE)
-        .with_unit("{span}")
-        .with_description("Spans waiting in the export queues.")
-        .with_callback(move |observer| observer.observe(queued.snapshot().queued as i64, &[]))
-        .build();
-    meter
-        .i64_observable_up_down_counter(semconv::OTEL_SDK_PROCESSOR_SPAN_QUEUE_CAPACITY)
-        .with_unit("{span}")
-        .with_description("Spans the export queues can hold.")
-        .with_callback(move |observer| observer.observe(capacity as i64, &[]))
-        .build();
 }

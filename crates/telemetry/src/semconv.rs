@@ -81,3 +81,20 @@ pub const GRAPH_STEP: &str = "graph.step";
 pub const GRAPH_PATH: &str = "graph.path";
 /// What made this node run: `start` or the node that led here.
 pub const GRAPH_TRIGGERS: &str = "graph.triggers";
+
+/// The spec's method rule: known methods as-is, anything else `_OTHER` (keeps span names and
+/// attributes low-cardinality whatever a client sends).
+pub fn known_method(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::TRACE => "TRACE",
+        http::Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
+}

@@ -15,7 +15,7 @@ use opentelemetry::{KeyValue, trace::TraceContextExt};
 use serde_json::{Value, json};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::{TelemetryError, semconv};
+use crate::{error::TelemetryError, semconv};
 
 /// Longest content string (a message text, a tool payload) recorded before it is cut.
 pub const MAX_CONTENT_CHARS: usize = 8 * 1024;
@@ -61,14 +61,14 @@ impl ContentCapture {
 
 static CAPTURE: OnceLock<ContentCapture> = OnceLock::new();
 
-/// Reads the switch once, at [`crate::init`]; an unknown value stops the service at start.
+/// Reads the switch once, at `init`; an unknown value stops the service at start.
 pub(crate) fn init_capture() -> Result<ContentCapture, TelemetryError> {
     let value = std::env::var(CAPTURE_VAR).unwrap_or_default();
     let mode = ContentCapture::parse(&value).ok_or(TelemetryError::ContentCapture(value))?;
     Ok(*CAPTURE.get_or_init(|| mode))
 }
 
-/// The mode in force (`NoContent` until [`crate::init`] ran: off unless switched on).
+/// The mode in force (`NoContent` until `init` ran: off unless switched on).
 fn content_capture() -> ContentCapture {
     CAPTURE.get().copied().unwrap_or(ContentCapture::NoContent)
 }
@@ -131,8 +131,16 @@ pub fn output_message(text: &str, finish_reason: &str) -> Value {
     json!({ "role": "assistant", "parts": [text_part(text)], "finish_reason": finish_reason })
 }
 
-/// The question-in, answer-out pair for spans above the agent (HTTP root, workflow, nodes).
-pub fn question_and_answer(question: &str, answer: &str) -> Vec<(&'static str, String)> {
+/// Records one step's input and output on `span` — a question in, an answer out — as the
+/// conventions' messages, so a backend shows them per step (Galileo does). Behind the capture
+/// switch: with it off nothing is even formatted. Every step above the agent (the HTTP root,
+/// the workflow, each node) records its own this way.
+pub fn record_io(span: &tracing::Span, input: &str, output: &str) {
+    record_content(span, || question_and_answer(input, output));
+}
+
+/// The question-in, answer-out pair, as message JSON.
+fn question_and_answer(question: &str, answer: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             semconv::GEN_AI_INPUT_MESSAGES,

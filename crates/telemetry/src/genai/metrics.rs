@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use opentelemetry::KeyValue;
 
-use super::ErrorType;
+use super::span::ErrorType;
 use crate::{metrics::instruments, semconv};
 
 /// Times one operation from [`GenAiMetrics::start`] to [`GenAiMetrics::finish`].

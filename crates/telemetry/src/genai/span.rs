@@ -16,7 +16,8 @@ use opentelemetry::{StringValue, Value};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::{genai::record_content, semconv};
+use super::content::record_content;
+use crate::{current_span::record_error, semconv};
 
 /// A failure that knows its `error.type`: short and low-cardinality (`timeout`,
 /// `llm_unauthorized`, …). Its `Display` becomes the span's status message, so it must not
@@ -64,6 +65,12 @@ impl GenAiSpan {
         self.span.set_attribute(key, value);
     }
 
+    /// The underlying `tracing` span (to record a step's input and output with
+    /// [`record_io`](super::record_io)).
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     /// Records content as the capture switch says; `content` is not even called when it is off.
     pub fn content(&self, content: impl FnOnce() -> Vec<(&'static str, String)>) {
         record_content(&self.span, content);
@@ -76,7 +83,7 @@ impl GenAiSpan {
     ) -> Result<T, E> {
         let result = future.instrument(self.span.clone()).await;
         if let Err(error) = &result {
-            crate::record_error(&self.span, error.error_type(), error);
+            record_error(&self.span, error.error_type(), error);
         }
         result
     }

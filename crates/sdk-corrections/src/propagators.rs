@@ -1,5 +1,6 @@
 //! `OTEL_PROPAGATORS`, as the SDK environment specification defines it (the Rust SDK does not
-//! read it): a comma-separated list, order kept, duplicates registered once, default
+//! read it: opentelemetry-rust#3127; PR #3745, open, reads tracecontext and baggage only): a
+//! comma-separated list, order kept, duplicates registered once, default
 //! `tracecontext,baggage`. Each value maps to a maintained propagator:
 //!
 //! | value | format | from |
@@ -25,15 +26,15 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_zipkin::B3Encoding;
 
 use crate::{
-    TelemetryError,
+    error::CorrectionError,
     w3c::{W3cBaggage, W3cTraceContext},
 };
 
 const VARIABLE: &str = "OTEL_PROPAGATORS";
 const DEFAULT: &str = "tracecontext,baggage";
 
-/// The composite propagator `OTEL_PROPAGATORS` asks for.
-pub(crate) fn from_env() -> Result<TextMapCompositePropagator, TelemetryError> {
+/// The composite propagator `OTEL_PROPAGATORS` asks for (default `tracecontext,baggage`).
+pub fn propagator_from_env() -> Result<TextMapCompositePropagator, CorrectionError> {
     let value = std::env::var(VARIABLE).unwrap_or_default();
     parse(&value).map(TextMapCompositePropagator::new)
 }
@@ -41,7 +42,7 @@ pub(crate) fn from_env() -> Result<TextMapCompositePropagator, TelemetryError> {
 /// The propagators named by `value` (empty: the default), in order, each once.
 pub(crate) fn parse(
     value: &str,
-) -> Result<Vec<Box<dyn TextMapPropagator + Send + Sync>>, TelemetryError> {
+) -> Result<Vec<Box<dyn TextMapPropagator + Send + Sync>>, CorrectionError> {
     let value = if value.trim().is_empty() {
         DEFAULT
     } else {
@@ -69,7 +70,7 @@ pub(crate) fn parse(
 fn propagator(
     name: &str,
     value: &str,
-) -> Result<Box<dyn TextMapPropagator + Send + Sync>, TelemetryError> {
+) -> Result<Box<dyn TextMapPropagator + Send + Sync>, CorrectionError> {
     Ok(match name {
         "tracecontext" => Box::new(W3cTraceContext),
         "baggage" => Box::new(W3cBaggage),
@@ -99,8 +100,8 @@ fn propagator(
     })
 }
 
-fn invalid(value: &str, why: &str) -> TelemetryError {
-    TelemetryError::Propagators(format!("{VARIABLE}={value:?}: {why}"))
+fn invalid(value: &str, why: &str) -> CorrectionError {
+    CorrectionError::Propagators(format!("{VARIABLE}={value:?}: {why}"))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use opentelemetry::{
     trace::TraceContextExt,
 };
 use proptest::prelude::*;
-use telemetry::w3c::{
+use sdk_corrections::w3c::{
     MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS, W3cBaggage, W3cTraceContext, parse_baggage,
     parse_tracestate,
 };
@@ -187,7 +187,7 @@ proptest! {
     ) {
         prop_assume!(trace.chars().any(|c| c != '0') && parent.chars().any(|c| c != '0'));
         let header = format!("{version:02x}-{trace}-{parent}-{flags:02x}");
-        let parsed = telemetry::w3c::parse_traceparent(&header);
+        let parsed = sdk_corrections::w3c::parse_traceparent(&header);
         prop_assert!(parsed.is_some(), "{}", header);
         let (t, p, f) = parsed.unwrap();
         prop_assert_eq!(t.to_string(), trace);
@@ -264,7 +264,7 @@ fn the_api_trace_state_still_rejects_these_spec_valid_keys() {
         "t@abcdefghijklmnop".to_owned(),
         "a@_x".to_owned(),
     ] {
-        assert!(telemetry::w3c::valid_tracestate_key(&key), "{key}");
+        assert!(sdk_corrections::w3c::valid_tracestate_key(&key), "{key}");
         assert!(
             opentelemetry::trace::TraceState::from_key_value([(key.as_str(), "v")]).is_err(),
             "the API now accepts {key:?}: stop dropping such members in w3c.rs"

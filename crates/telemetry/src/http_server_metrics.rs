@@ -15,7 +15,10 @@ use http::{Request, Response};
 use opentelemetry::KeyValue;
 use tower::{Layer, Service};
 
-use crate::{http_server::known_method, metrics::instruments, semconv};
+use crate::{
+    metrics::instruments,
+    semconv::{self, known_method},
+};
 
 /// Wraps a service in [`ServerMetrics`].
 #[derive(Debug, Clone, Copy, Default)]

@@ -6,7 +6,8 @@
 //! [`Loss::Shutdown`].
 //!
 //! [`Reporter`] turns the counts into log lines: the first loss at once, then a summary at most
-//! every [`REPORT_INTERVAL`] while losses continue, and the totals at shutdown.
+//! every [`REPORT_INTERVAL`] while losses continue, and the totals at shutdown. [`Delivery`]
+//! holds the two for the telemetry guard.
 
 use std::{
     sync::{
@@ -17,6 +18,8 @@ use std::{
     thread,
     time::Duration,
 };
+
+use crate::settings::BatchSettings;
 
 /// At most one loss report per this interval (plus the first loss, at once, and the totals at
 /// shutdown).
@@ -205,6 +208,40 @@ impl DeliveryStats {
 
     fn last_error(&self) -> String {
         self.exports().last_error.clone()
+    }
+}
+
+/// The counts of [`BatchQueues`](crate::batch::BatchQueues), the thread that reports losses, and the
+/// settings the queues run with.
+#[derive(Debug)]
+pub struct Delivery {
+    stats: Arc<DeliveryStats>,
+    reporter: Reporter,
+    settings: BatchSettings,
+}
+
+impl Delivery {
+    pub(crate) fn start(stats: Arc<DeliveryStats>, settings: BatchSettings) -> Self {
+        Self {
+            reporter: Reporter::start(stats.clone(), REPORT_INTERVAL),
+            stats,
+            settings,
+        }
+    }
+
+    /// The counters, to read now or later.
+    pub fn stats(&self) -> Arc<DeliveryStats> {
+        self.stats.clone()
+    }
+
+    /// The batch settings in force (`OTEL_BSP_*` or our defaults).
+    pub fn settings(&self) -> BatchSettings {
+        self.settings
+    }
+
+    /// Logs the totals and stops reporting; call after the tracer provider has shut down.
+    pub fn stop(self) {
+        self.reporter.stop();
     }
 }
 

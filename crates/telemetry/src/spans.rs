@@ -1,0 +1,23 @@
+//! The bridge from `tracing` spans to OpenTelemetry spans (tracing-opentelemetry), set up once
+//! for the real pipeline and for the in-memory one the tests use.
+
+use tracing_subscriber::Layer;
+
+use crate::filters::export_filter;
+
+/// The tracing → OpenTelemetry layer over `tracer`, with its own filter (never `RUST_LOG`).
+pub(crate) fn layer<S, T>(tracer: T) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    T: opentelemetry::trace::Tracer + Send + Sync + 'static,
+    T::Span: Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // Keep exported spans about the request, not about the process.
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_filter(export_filter())
+}
