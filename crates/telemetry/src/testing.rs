@@ -49,3 +49,29 @@ pub fn spans_of_trace(exporter: &InMemorySpanExporter, trace_id: &str) -> Vec<Sp
         .filter(|span| span.span_context.trace_id().to_string() == trace_id)
         .collect()
 }
+
+/// The one span of `spans` named `name`; panics listing what there is otherwise.
+pub fn span_named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let mut matching = spans.iter().filter(|span| span.name == name);
+    match (matching.next(), matching.next()) {
+        (Some(span), None) => span,
+        _ => panic!(
+            "expected one span named {name:?}, got {:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// Attribute `key` of `span`, as a string (`None` if it is not set).
+pub fn attribute(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str().into_owned())
+}
+
+/// Whether `child` is a direct child of `parent`.
+pub fn is_child_of(child: &SpanData, parent: &SpanData) -> bool {
+    child.span_context.trace_id() == parent.span_context.trace_id()
+        && child.parent_span_id == parent.span_context.span_id()
+}
