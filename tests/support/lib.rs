@@ -10,7 +10,9 @@ pub mod fake_agent;
 pub mod openai;
 pub mod otlp;
 pub mod process;
+pub mod procfs;
 pub mod requests;
+pub mod sockets;
 pub mod stack;
 pub mod tree;
 

@@ -39,7 +39,10 @@ struct Lines(Vec<(&'static str, String)>);
 
 impl Extractor for Lines {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
     fn keys(&self) -> Vec<&str> {
         self.0.iter().map(|(k, _)| *k).collect()
@@ -120,7 +123,10 @@ fn sdk_baggage_cuts_a_value_at_its_second_equals_sign() {
     use opentelemetry::baggage::BaggageExt;
     let cx = sdk_extract(&[("baggage", "k=a=b")]);
     assert_eq!(
-        cx.baggage().get("k").map(|v| v.as_str().to_owned()).as_deref(),
+        cx.baggage()
+            .get("k")
+            .map(|v| v.as_str().to_owned())
+            .as_deref(),
         Some("a"),
         "the SDK now keeps `a=b`: delete parse_member's value handling in w3c.rs"
     );
@@ -212,7 +218,10 @@ fn sdk_batch_processor_drops_spans_without_a_count_or_a_metric() {
         "the SDK now reports drops at shutdown: use it instead of delivery.rs's accounting"
     );
     let exported = exporter.spans.load(Ordering::SeqCst);
-    assert!(exported < 200, "nothing was dropped ({exported}): the test proves nothing");
+    assert!(
+        exported < 200,
+        "nothing was dropped ({exported}): the test proves nothing"
+    );
     meter_provider.force_flush().unwrap();
     let names: Vec<String> = metrics
         .get_finished_metrics()
@@ -288,7 +297,10 @@ fn child_sdk_still_records() {
 
 #[test]
 fn sdk_ignores_otel_propagators() {
-    in_child("child_no_propagator_is_installed", &[("OTEL_PROPAGATORS", "b3")]);
+    in_child(
+        "child_no_propagator_is_installed",
+        &[("OTEL_PROPAGATORS", "b3")],
+    );
 }
 
 #[test]

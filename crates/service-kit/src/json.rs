@@ -1,17 +1,27 @@
-//! The JSON body extractor both services use. It is `axum::Json` with three differences:
+//! The JSON body extractor both services use: `axum::Json` underneath (content type, reading,
+//! parsing), with three rules of ours on top:
 //!
 //! - every rejection is our error shape, with a **fixed message that never echoes the request**
 //!   (serde's messages quote unknown field names and offending values; a client's markup or
 //!   newlines must not come back to it, nor reach a log);
-//! - the body must be a JSON **object**: serde would read `["hi"]` into a struct, positionally;
+//! - the body must be a JSON **object** ([`Object`]): serde would read `["hi"]` into a struct,
+//!   positionally;
 //! - a body that does not arrive within the server's body deadline is a 408, not a 400.
 
+use std::{fmt, marker::PhantomData};
+
 use axum::{
-    body::Bytes,
-    extract::{FromRequest, Request, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode, header},
+    Json,
+    extract::{
+        FromRequest, Request,
+        rejection::{BytesRejection, JsonRejection},
+    },
+    http::StatusCode,
 };
-use serde::de::DeserializeOwned;
+use serde::{
+    Deserialize, Deserializer,
+    de::{DeserializeOwned, MapAccess, Visitor, value::MapAccessDeserializer},
+};
 
 use crate::error::{BadRequest, caused_by};
 
@@ -23,37 +33,84 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = BadRequest;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(request.headers()) {
-            return Err(BadRequest::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected content-type: application/json",
-            ));
+        match Json::<Object<T>>::from_request(request, state).await {
+            Ok(Json(Object(value))) => Ok(Self(value)),
+            Err(rejection) => Err(refusal(&rejection)),
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(unreadable_body)?;
-        parse(&bytes).map(Self)
     }
 }
 
-/// `application/json` or `application/<anything>+json`, parameters allowed (as `axum::Json`).
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application")
-        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+/// `T`, deserialized only from a JSON object: the map form of a struct, never the sequence one.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(NOT_AN_OBJECT)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(Object)
+    }
 }
 
-fn unreadable_body(rejection: BytesRejection) -> BadRequest {
+const NOT_AN_OBJECT: &str = "a JSON object";
+
+/// axum's rejection, in our words.
+fn refusal(rejection: &JsonRejection) -> BadRequest {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => BadRequest::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected content-type: application/json",
+        ),
+        JsonRejection::JsonSyntaxError(error) => {
+            let (line, column) = find::<serde_json::Error>(error)
+                .map_or((0, 0), |error| (error.line(), error.column()));
+            BadRequest::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON (line {line}, column {column})"),
+            )
+        }
+        JsonRejection::JsonDataError(error) => BadRequest::invalid(
+            "invalid_body",
+            find::<serde_path_to_error::Error<serde_json::Error>>(error).map_or_else(
+                || "the body is invalid; see /openapi.json".to_owned(),
+                shape_message,
+            ),
+        ),
+        JsonRejection::BytesRejection(rejection) => unreadable_body(rejection),
+        _ => BadRequest::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable_body",
+            "the request body could not be read",
+        ),
+    }
+}
+
+/// The first `E` in `error`'s source chain (axum wraps serde's error twice).
+fn find<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+fn unreadable_body(rejection: &BytesRejection) -> BadRequest {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return BadRequest::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,7 +122,7 @@ fn unreadable_body(rejection: BytesRejection) -> BadRequest {
         );
     }
     // tower-http's body deadline (see `serve.rs`).
-    if caused_by::<tower_http::timeout::TimeoutError>(&rejection) {
+    if caused_by::<tower_http::timeout::TimeoutError>(rejection) {
         return BadRequest::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
@@ -79,34 +136,13 @@ fn unreadable_body(rejection: BytesRejection) -> BadRequest {
     )
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BadRequest> {
-    // Syntax first, so "not JSON" is told apart from "JSON of the wrong shape".
-    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-        return Err(BadRequest::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!(
-                "the body is not valid JSON (line {}, column {})",
-                error.line(),
-                error.column()
-            ),
-        ));
-    }
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(BadRequest::invalid(
-            "invalid_body",
-            "the body must be a JSON object",
-        ));
-    }
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer)
-        .map_err(|error| BadRequest::invalid("invalid_body", shape_message(&error)))
-}
-
 /// What is wrong with the body's shape, in words of ours: the field path (our field names, kept
 /// only if they look like field names) and the kind of problem, never the client's values.
 fn shape_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let inner = error.inner().to_string();
+    if inner.contains(NOT_AN_OBJECT) {
+        return "the body must be a JSON object".to_owned();
+    }
     let path = error.path().to_string();
     let path_is_ours = path.len() <= 64
         && path
@@ -135,6 +171,7 @@ fn shape_message(error: &serde_path_to_error::Error<serde_json::Error>) -> Strin
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
     use serde::Deserialize;
 
     use super::*;
@@ -148,12 +185,25 @@ mod tests {
         session_id: Option<String>,
     }
 
-    fn error(body: &str) -> BadRequest {
-        parse::<Ask>(body.as_bytes()).unwrap_err()
+    async fn extract(body: &str, content_type: Option<&str>) -> Result<Ask, BadRequest> {
+        let mut request = Request::post("/");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        ApiJson::<Ask>::from_request(request, &())
+            .await
+            .map(|ApiJson(ask)| ask)
     }
 
-    #[test]
-    fn shapes_are_named_without_echoing_the_request() {
+    async fn error(body: &str) -> BadRequest {
+        extract(body, Some("application/json")).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn shapes_are_named_without_echoing_the_request() {
         let cases = [
             (r#"["question"]"#, 422, "must be a JSON object"),
             ("{}", 422, "missing field `question`"),
@@ -166,7 +216,7 @@ mod tests {
             ("{\"question\": \"hi\",", 400, "not valid JSON"),
         ];
         for (body, status, expected) in cases {
-            let error = error(body);
+            let error = error(body).await;
             assert_eq!(error.status.as_u16(), status, "{body}");
             assert!(
                 error.message.contains(expected),
@@ -179,14 +229,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_valid_object_parses() {
-        let ask: Ask = parse(br#" {"question": "hi", "session_id": "s-1"}"#).unwrap();
+    #[tokio::test]
+    async fn a_valid_object_parses() {
+        let ask = extract(
+            r#" {"question": "hi", "session_id": "s-1"}"#,
+            Some("application/json"),
+        )
+        .await
+        .unwrap();
         assert_eq!(ask.question, "hi");
     }
 
-    #[test]
-    fn json_content_types_are_recognised() {
+    #[tokio::test]
+    async fn json_content_types_are_recognised() {
         for (value, json) in [
             ("application/json", true),
             ("application/json; charset=utf-8", true),
@@ -196,9 +251,8 @@ mod tests {
             ("application/jsonx", false),
             ("json", false),
         ] {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
-            assert_eq!(is_json(&headers), json, "{value}");
+            let result = extract(r#"{"question": "hi"}"#, Some(value)).await;
+            assert_eq!(result.is_ok(), json, "{value}");
         }
     }
 }
