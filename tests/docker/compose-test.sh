@@ -7,7 +7,7 @@
 #      compose environment, no file edited): the key and project headers and the spans arrive;
 #   5. a request sent right before `docker compose stop` is flushed all the way;
 #   6. the services' metrics on the Collector's Prometheus endpoint (localhost:8889/metrics);
-#   7. the README's "Local development" path: the Collector from compose, the services native;
+#   7. the "Local development" path (docs/local-development.md): the Collector from compose, the services native;
 #   8. `COMPOSE_PROFILES=jaeger`: Jaeger's API returns a whole /ask trace from both services;
 #   9. `docker compose down -v`; dockerd stopped if this script started it.
 # Engine, compose plugin and base images come from tests/docker/setup.sh. Ports: 8000, 3000,

@@ -13,7 +13,7 @@ use e2e::{
 use serde_json::{Value, json};
 
 const GALILEO_KEY: &str = "galileo-e2e-key-1f2e3d4c5b6a";
-/// What the otlp_http exporter logs when Galileo refuses a batch (quoted in the README).
+/// What the otlp_http exporter logs when Galileo refuses a batch (quoted in docs/troubleshooting.md).
 const REFUSED: &str = "responded with HTTP Status Code 401";
 
 /// Rewrites `http://<service>:<port>` in compose values to where that service really listens.

@@ -9,7 +9,7 @@ use service_kit::config::EnvConfig;
 const SERVICE: &str = "agent-service";
 
 /// mimalloc: span data is many small, short-lived allocations across threads, where glibc's
-/// malloc spends much of its time (profile in the README, "Benchmark").
+/// malloc spends much of its time (profile in docs/benchmark.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -29,7 +29,7 @@ struct AgentResponse {
 /// Connect retries wait 200 ms, 400 ms, 800 ms, then 1 s each: with the default 6 retries the
 /// last attempt is 4.4 s after the first, enough to ride out an agent container's restart. No
 /// jitter: these are per-request retries against one refused port, and a fixed schedule is one
-/// the README and the tests can state exactly.
+/// the docs and the tests can state exactly.
 const CONNECT_RETRY_FIRST_WAIT: Duration = Duration::from_millis(200);
 const CONNECT_RETRY_MAX_WAIT: Duration = Duration::from_secs(1);
 
