@@ -11,6 +11,12 @@
 //! - **drain deadline**: after the shutdown signal, in-flight requests get this long to finish;
 //!   then their connections are cut (their spans end as they are dropped) so the flush that
 //!   follows still fits in the container's stop grace period.
+//!
+//! Why not axum-server (0.9.2), which has the header timeout (`http_builder`), the drain deadline
+//! (`Handle::graceful_shutdown(Some(..))`) and a connection count: its accept loop accepts first
+//! and asks the service to be ready after, so a connection cap there needs a listener adapter
+//! (an `Address` + `AddrListener` whose stream holds a permit) about as long as this loop, and
+//! still holds one socket more than the cap. Here the slot is taken before `accept`.
 
 use std::{future::Future, pin::pin, sync::Arc, time::Duration};
 
