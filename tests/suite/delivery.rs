@@ -67,20 +67,22 @@ async fn a_full_queue_loses_spans_and_the_report_counts_exactly_those_that_never
         "the queue must overflow for this test to mean anything"
     );
     assert_eq!(
-        totals["exported_spans"], arrived,
+        totals["agent_tracing.spans.exported"], arrived,
         "exported = arrived: {totals:?}"
     );
     assert_eq!(
-        totals["lost_spans"],
+        totals["agent_tracing.spans.lost"],
         created - arrived,
         "lost = never arrived: {totals:?}"
     );
     assert_eq!(
-        totals["queue_full"] + totals["export_failed"] + totals["shutdown"],
-        totals["lost_spans"],
+        totals["agent_tracing.spans.queue_full"]
+            + totals["agent_tracing.spans.export_failed"]
+            + totals["agent_tracing.spans.shutdown"],
+        totals["agent_tracing.spans.lost"],
         "{totals:?}"
     );
-    assert!(totals["queue_full"] > 0, "{totals:?}");
+    assert!(totals["agent_tracing.spans.queue_full"] > 0, "{totals:?}");
     for service in [&stack.orchestrator, &stack.agent] {
         let output = service.output();
         assert_eq!(
@@ -106,8 +108,11 @@ async fn a_collector_that_refuses_gets_the_batch_again_and_nothing_is_lost() {
         .await;
     assert_eq!(spans.len(), SPANS_PER_ASK, "{body}");
     let totals = stop_and_total(&mut stack).await;
-    assert_eq!(totals["lost_spans"], 0, "{totals:?}");
-    assert_eq!(totals["exported_spans"], SPANS_PER_ASK as u64, "{totals:?}");
+    assert_eq!(totals["agent_tracing.spans.lost"], 0, "{totals:?}");
+    assert_eq!(
+        totals["agent_tracing.spans.exported"], SPANS_PER_ASK as u64,
+        "{totals:?}"
+    );
     let statuses: Vec<u16> = otlp.requests().iter().map(|r| r.status).collect();
     for refused in [503, 429] {
         assert!(statuses.contains(&refused), "{statuses:?}");

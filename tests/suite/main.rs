@@ -19,6 +19,7 @@ mod openapi;
 mod otel_env;
 mod propagation;
 mod real_llm;
+mod registry;
 mod resilience;
 mod run_native;
 mod trace_tree;

@@ -109,9 +109,12 @@ async fn both_services_export_the_conventions_metrics_and_the_span_pipeline_heal
                 "http.request.method",
                 "http.response.status_code",
                 "http.route",
+                "network.protocol.name",
+                "network.protocol.version",
                 "url.scheme"
             ]
         );
+        assert_eq!(attribute(attributes, "network.protocol.version").as_deref(), Some("1.1"));
     }
 
     // http.client.request.duration, the orchestrator's calls to the agent.
@@ -123,6 +126,8 @@ async fn both_services_export_the_conventions_metrics_and_the_span_pipeline_heal
         [
             "http.request.method",
             "http.response.status_code",
+            "network.protocol.name",
+            "network.protocol.version",
             "server.address",
             "server.port",
             "url.scheme",
@@ -173,6 +178,24 @@ async fn both_services_export_the_conventions_metrics_and_the_span_pipeline_heal
         assert_eq!(ok, 15, "five spans per request per service");
         assert!(metrics.contains_key("otel.sdk.processor.span.queue.size"));
         assert!(metrics.contains_key("otel.sdk.processor.span.queue.capacity"));
+        // Which component each is of, as the conventions recommend.
+        for point in &exported.data_points {
+            assert_eq!(
+                attribute(&point.attributes, "otel.component.type").as_deref(),
+                Some("otlp_http_span_exporter")
+            );
+            assert_eq!(
+                attribute(&point.attributes, "otel.component.name").as_deref(),
+                Some("otlp_http_span_exporter/0")
+            );
+        }
+        let Some(Data::Sum(processed)) = &metrics["otel.sdk.processor.span.processed"].data else {
+            panic!("processed is a counter");
+        };
+        assert!(processed.data_points.iter().all(|p| {
+            attribute(&p.attributes, "otel.component.name").as_deref()
+                == Some("batching_span_processor/0")
+        }));
     }
 }
 

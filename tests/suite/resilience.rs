@@ -65,7 +65,7 @@ async fn no_collector_leaves_requests_unaffected_and_logs_once_per_interval() {
             reports, 1,
             "one report per 30 s interval, not one per batch:\n{output}"
         );
-        assert!(output.contains("reason=\"export_failed\""), "{output}");
+        assert!(output.contains("error.type=\"export_failed\""), "{output}");
         assert!(
             !output.contains("BatchSpanProcessor.ExportError"),
             "per-batch errors leak:\n{output}"
@@ -111,9 +111,9 @@ async fn a_hanging_collector_bounds_memory_and_every_span_is_counted_as_lost() {
         let totals = service
             .delivery_totals()
             .unwrap_or_else(|| panic!("delivery totals at shutdown:\n{output}"));
-        assert_eq!(totals["exported_spans"], 0, "{output}");
-        assert!(totals["queue_full"] > 0, "{output}");
-        lost += totals["lost_spans"];
+        assert_eq!(totals["agent_tracing.spans.exported"], 0, "{output}");
+        assert!(totals["agent_tracing.spans.queue_full"] > 0, "{output}");
+        lost += totals["agent_tracing.spans.lost"];
     }
     assert_eq!(
         lost as usize,

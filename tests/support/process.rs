@@ -89,8 +89,8 @@ impl Service {
         service
     }
 
-    /// The port the service logged in its `listening … port=N` line (or, with
-    /// `LOG_FORMAT=json`, its `"message":"listening",…,"port":N` object).
+    /// The port the service logged in its `listening … server.port=N` line (or, with
+    /// `LOG_FORMAT=json`, its `"message":"listening",…,"server.port":N` object).
     async fn bound_port(&mut self, name: &str) -> u16 {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -99,9 +99,9 @@ impl Service {
                 .lines()
                 .filter(|line| line.contains(" listening") || line.contains("\"listening\""))
                 .find_map(|line| {
-                    line.split("port=")
+                    line.split("server.port=")
                         .nth(1)
-                        .or_else(|| line.split("\"port\":").nth(1))
+                        .or_else(|| line.split("\"server.port\":").nth(1))
                 })
                 .and_then(|rest| {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
@@ -219,8 +219,8 @@ impl Service {
         self.output.lock().unwrap().clone()
     }
 
-    /// The numbers of the `span delivery` line the service logs at shutdown (`exported_spans`,
-    /// `lost_spans`, `queue_full`, ...), if it printed one.
+    /// The numbers of the `span delivery` line the service logs at shutdown, by field
+    /// (`agent_tracing.spans.exported`, `agent_tracing.spans.lost`, ...), if it printed one.
     pub fn delivery_totals(&self) -> Option<HashMap<String, u64>> {
         let output = self.output();
         let line = output.lines().find(|line| line.contains("span delivery"))?;

@@ -27,12 +27,16 @@ async fn main() -> ExitCode {
         Ok(telemetry) => telemetry,
         Err(error) => return service_kit::exit_with(SERVICE, error),
     };
-    let model = if config.use_real_llm {
-        config.openai_model.as_str()
+    let (provider, model) = if config.use_real_llm {
+        ("openai", config.openai_model.as_str())
     } else {
-        "mock-llm"
+        ("mock", "mock-llm")
     };
-    tracing::info!(real_llm = config.use_real_llm, model, "agent model");
+    tracing::info!(
+        gen_ai.provider.name = provider,
+        gen_ai.request.model = model,
+        "agent model"
+    );
     // 2. Serve until SIGTERM or Ctrl-C, then 3. drain the requests in flight (bounded).
     let served = service_kit::serve_until_signal(config.port, app(AppState::new(&config))).await;
     // 4. Flush: the spans of every request leave before the process does.

@@ -112,7 +112,7 @@ impl AgentClient {
             })?;
         let body: AgentResponse = serde_json::from_slice(&body).map_err(|error| {
             // The detail is for the operator (log line and span event), not the caller.
-            tracing::warn!(detail = %error, "the agent's response is not an /agent answer");
+            tracing::warn!(error.message = %error, "the agent's response is not an /agent answer");
             AgentCallError::InvalidResponse
         })?;
         Ok(body.answer)

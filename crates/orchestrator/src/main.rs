@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
         Ok(telemetry) => telemetry,
         Err(error) => return service_kit::exit_with(SERVICE, error),
     };
-    tracing::info!(agent = %config.agent_service_url, "calling the agent service");
+    tracing::info!(url.full = %config.agent_service_url, "calling the agent service");
     // 2. Serve until SIGTERM or Ctrl-C, then 3. drain the requests in flight (bounded).
     let served = service_kit::serve_until_signal(config.port, app(AppState::new(&config))).await;
     // 4. Flush: the spans of every request leave before the process does.

@@ -184,8 +184,8 @@ impl DeliveryStats {
         // The first loss is said at once; the reporter sums up the rest.
         if !self.loss_seen.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                reason = reason.as_str(),
-                last_export_error = %self.last_error(),
+                error.type = reason.as_str(),
+                error.message = %self.last_error(),
                 "spans are being lost; requests are unaffected; counts follow at most every {}s \
                  and at shutdown",
                 REPORT_INTERVAL.as_secs()
@@ -288,12 +288,12 @@ fn report_interval(
 ) {
     let delta = |reason| now.lost(reason) - before.lost(reason);
     tracing::warn!(
-        lost_spans = now.lost_total() - before.lost_total(),
-        queue_full = delta(Loss::QueueFull),
-        export_failed = delta(Loss::ExportFailed),
-        shutdown = delta(Loss::Shutdown),
-        exported_spans = now.exported - before.exported,
-        last_export_error = error,
+        agent_tracing.spans.lost = now.lost_total() - before.lost_total(),
+        agent_tracing.spans.queue_full = delta(Loss::QueueFull),
+        agent_tracing.spans.export_failed = delta(Loss::ExportFailed),
+        agent_tracing.spans.shutdown = delta(Loss::Shutdown),
+        agent_tracing.spans.exported = now.exported - before.exported,
+        error.message = error,
         "spans lost in the last {}s; requests are unaffected",
         every.as_secs_f32()
     );
@@ -302,18 +302,18 @@ fn report_interval(
 fn report_totals(total: &DeliverySnapshot, error: &str) {
     if total.lost_total() == 0 {
         tracing::info!(
-            exported_spans = total.exported,
-            lost_spans = 0,
+            agent_tracing.spans.exported = total.exported,
+            agent_tracing.spans.lost = 0,
             "span delivery"
         );
     } else {
         tracing::warn!(
-            exported_spans = total.exported,
-            lost_spans = total.lost_total(),
-            queue_full = total.lost(Loss::QueueFull),
-            export_failed = total.lost(Loss::ExportFailed),
-            shutdown = total.lost(Loss::Shutdown),
-            last_export_error = error,
+            agent_tracing.spans.exported = total.exported,
+            agent_tracing.spans.lost = total.lost_total(),
+            agent_tracing.spans.queue_full = total.lost(Loss::QueueFull),
+            agent_tracing.spans.export_failed = total.lost(Loss::ExportFailed),
+            agent_tracing.spans.shutdown = total.lost(Loss::Shutdown),
+            error.message = error,
             "span delivery: spans were lost"
         );
     }
@@ -375,11 +375,17 @@ mod tests {
         let reporter = Reporter::start(stats.clone(), Duration::from_millis(50));
         stats.lost(Loss::QueueFull, 3);
         let first = wait_for_lines("spans lost in the last", 1);
-        assert!(first[0].contains("lost_spans=3 queue_full=3"), "{first:?}");
+        assert!(
+            first[0].contains("agent_tracing.spans.lost=3 agent_tracing.spans.queue_full=3"),
+            "{first:?}"
+        );
         stats.lost(Loss::ExportFailed, 2);
         let second = wait_for_lines("spans lost in the last", 2);
         assert!(
-            second[1].contains("lost_spans=2 queue_full=0 export_failed=2"),
+            second[1].contains(
+                "agent_tracing.spans.lost=2 agent_tracing.spans.queue_full=0 \
+                 agent_tracing.spans.export_failed=2"
+            ),
             "only what is new since the last report: {second:?}"
         );
         // Intervals with nothing new say nothing.
@@ -393,7 +399,10 @@ mod tests {
         reporter.stop();
         let totals = wait_for_lines("span delivery: spans were lost", 1);
         assert!(
-            totals[0].contains("lost_spans=5 queue_full=3 export_failed=2"),
+            totals[0].contains(
+                "agent_tracing.spans.lost=5 agent_tracing.spans.queue_full=3 \
+                 agent_tracing.spans.export_failed=2"
+            ),
             "{totals:?}"
         );
     }

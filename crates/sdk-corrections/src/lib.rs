@@ -14,6 +14,8 @@
 //! - [`propagator_from_env`] (`propagators.rs`): `OTEL_PROPAGATORS`, which the SDK does not read.
 //! - [`sdk_disabled`], [`exporter_enabled`] (`env.rs`): `OTEL_SDK_DISABLED` and
 //!   `OTEL_{METRICS,LOGS}_EXPORTER`, which the SDK does not read either.
+//! - [`PlainLogRecords`] (`log_records.rs`): log records without a made-up event name, with a
+//!   timestamp (the `tracing` bridge sets neither right).
 
 #![warn(missing_docs)]
 
@@ -24,6 +26,7 @@ mod delivery_metrics;
 mod env;
 mod error;
 mod export;
+mod log_records;
 mod propagators;
 mod settings;
 pub mod w3c;
@@ -33,5 +36,6 @@ pub use batch::BatchQueues;
 pub use delivery::{Delivery, DeliverySnapshot, DeliveryStats, Loss};
 pub use env::{exporter_enabled, sdk_disabled};
 pub use error::CorrectionError;
+pub use log_records::{PlainLogRecords, is_default_event_name};
 pub use propagators::propagator_from_env;
 pub use settings::BatchSettings;

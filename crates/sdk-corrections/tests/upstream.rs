@@ -169,6 +169,36 @@ fn sdk_set_attribute_appends_a_key_set_twice() {
     );
 }
 
+// === log_records.rs ===
+
+#[test]
+fn appender_names_plain_lines_after_their_source_line_and_sets_no_timestamp() {
+    use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+    use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let exporter = InMemoryLogExporter::default();
+    let provider = SdkLoggerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber =
+        tracing_subscriber::registry().with(OpenTelemetryTracingBridge::new(&provider));
+    tracing::subscriber::with_default(subscriber, || tracing::info!("a plain line"));
+    let logs = exporter.get_emitted_logs().unwrap();
+    let record = &logs[0].record;
+    assert!(
+        record
+            .event_name()
+            .is_some_and(sdk_corrections::is_default_event_name),
+        "the bridge no longer names plain lines {:?}: drop that part of log_records.rs",
+        record.event_name()
+    );
+    assert!(
+        record.timestamp().is_none(),
+        "the bridge now sets Timestamp: drop that part of log_records.rs"
+    );
+}
+
 // === batch.rs, export.rs, delivery*.rs ===
 
 /// Counts the spans it is given; `delay` per export.

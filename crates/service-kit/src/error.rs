@@ -61,12 +61,12 @@ pub fn error_response(status: StatusCode, code: &'static str, message: String) -
         && let Some(held_back) = FAILURES.due(code, Instant::now())
     {
         tracing::error!(
-            status = status.as_u16(),
-            code,
+            http.response.status_code = status.as_u16(),
+            error.type = code,
             // Not `message`: that is the event's own field (its text), and a second one would
             // be a duplicate key in JSON lines.
-            detail = %message,
-            similar_failures_not_logged = held_back,
+            error.message = %message,
+            agent_tracing.failures_not_logged = held_back,
             "request failed (each failure code is logged at most every {}s)",
             FAILURE_LOG_INTERVAL.as_secs()
         );

@@ -26,13 +26,13 @@ pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
     let listener = match TcpListener::bind(("0.0.0.0", port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            tracing::error!(port, %error, "cannot listen");
+            tracing::error!(server.port = port, error.message = %error, "cannot listen");
             return ExitCode::FAILURE;
         }
     };
     // The port actually bound (`PORT=0` asks the system for a free one, as the tests do).
     let port = listener.local_addr().map_or(port, |address| address.port());
-    tracing::info!(port, "listening");
+    tracing::info!(server.port = port, "listening");
     match serve(listener, app, &limits, shutdown_signal()).await {
         Drained::Clean => tracing::info!("server drained; flushing telemetry"),
         Drained::Cut => {
@@ -73,7 +73,7 @@ pub async fn healthcheck(port: u16) -> ExitCode {
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            tracing::warn!(error.message = %error, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
     };
@@ -84,7 +84,7 @@ async fn shutdown_signal() {
                 signal.recv().await;
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
+                tracing::warn!(error.message = %error, "cannot listen for SIGTERM");
                 std::future::pending::<()>().await;
             }
         }

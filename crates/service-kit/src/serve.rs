@@ -147,7 +147,7 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!(
-        open_connections = connections.len(),
+        agent_tracing.connections.open = connections.len(),
         "stopped accepting; draining"
     );
     match tokio::time::timeout(limits.shutdown_timeout(), graceful.shutdown()).await {
@@ -156,8 +156,8 @@ pub async fn serve(
             let cut = connections.len();
             connections.shutdown().await;
             tracing::warn!(
-                cut_connections = cut,
-                deadline_ms = limits.shutdown_timeout_ms,
+                agent_tracing.connections.cut = cut,
+                agent_tracing.drain.deadline_ms = limits.shutdown_timeout_ms,
                 "drain deadline passed; in-flight requests were cut"
             );
             Drained::Cut

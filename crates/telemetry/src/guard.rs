@@ -50,22 +50,24 @@ impl Telemetry {
             if let Some(meter_provider) = meter_provider
                 && let Err(error) = meter_provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT)
             {
-                tracing::warn!(%error, "metrics shutdown incomplete");
+                tracing::warn!(error.message = %error, "metrics shutdown incomplete");
             }
             match &result {
                 Ok(()) => tracing::info!("telemetry shut down"),
-                Err(error) => tracing::warn!(%error, "telemetry shutdown incomplete"),
+                Err(error) => {
+                    tracing::warn!(error.message = %error, "telemetry shutdown incomplete")
+                }
             }
             if let Some(logger_provider) = logger_provider {
                 crate::logs::close();
                 if let Err(error) = logger_provider.shutdown_with_timeout(SHUTDOWN_FLUSH_TIMEOUT) {
-                    tracing::warn!(%error, "log export shutdown incomplete");
+                    tracing::warn!(error.message = %error, "log export shutdown incomplete");
                 }
             }
         })
         .await;
         if let Err(error) = result {
-            tracing::warn!(%error, "telemetry shutdown task failed");
+            tracing::warn!(error.message = %error, "telemetry shutdown task failed");
         }
     }
 }

@@ -11,8 +11,9 @@ use tracing::{Span, field::Empty};
 use crate::{
     metrics::instruments,
     semconv::{
-        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, SERVER_ADDRESS, SERVER_PORT,
-        URL_FULL, URL_SCHEME, URL_TEMPLATE, known_method,
+        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, NETWORK_PROTOCOL_NAME,
+        NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_FULL, URL_SCHEME, URL_TEMPLATE,
+        http_version, known_method,
     },
 };
 
@@ -110,6 +111,8 @@ impl ClientTimer {
                 i64::from(url.port_or_known_default().unwrap_or_default()),
             ),
             KeyValue::new(URL_SCHEME, url.scheme().to_owned()),
+            KeyValue::new(NETWORK_PROTOCOL_NAME, "http"),
+            KeyValue::new(NETWORK_PROTOCOL_VERSION, http_version(req.version())),
         ];
         if let Some(template) = template {
             attributes.push(KeyValue::new(URL_TEMPLATE, template));

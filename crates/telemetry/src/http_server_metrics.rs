@@ -1,5 +1,6 @@
 //! `http.server.request.duration` for every request, per the HTTP semantic conventions: method,
-//! the route axum matched (never the raw path), scheme, status, and `error.type` for a 5xx.
+//! the route axum matched (never the raw path), scheme, protocol and version, status, and
+//! `error.type` for a 5xx.
 //! A layer of its own, inside the SERVER span's layer: it needs the request when the response
 //! comes back, which tower-http's `on_response` hook does not see.
 
@@ -56,6 +57,11 @@ where
         let mut attributes = vec![
             KeyValue::new(semconv::HTTP_REQUEST_METHOD, known_method(request.method())),
             KeyValue::new(semconv::URL_SCHEME, "http"),
+            KeyValue::new(semconv::NETWORK_PROTOCOL_NAME, "http"),
+            KeyValue::new(
+                semconv::NETWORK_PROTOCOL_VERSION,
+                semconv::http_version(request.version()),
+            ),
         ];
         if let Some(route) = request.extensions().get::<MatchedPath>() {
             attributes.push(KeyValue::new(

@@ -65,10 +65,10 @@ pub fn init(
         .with(logger_provider.as_ref().map(logs::bridge))
         .try_init()?;
     tracing::info!(
-        content_capture = ?capture,
-        export_queues = delivery.settings().queues,
-        max_queue_size = delivery.settings().max_queue_size,
-        metrics = meter_provider.is_some(),
+        agent_tracing.content_capture = ?capture,
+        agent_tracing.export.queues = delivery.settings().queues,
+        agent_tracing.export.max_queue_size = delivery.settings().max_queue_size,
+        agent_tracing.metrics.enabled = meter_provider.is_some(),
         "tracing to OTLP"
     );
     Ok(Telemetry {

@@ -3,6 +3,10 @@
 //! project's bridge (opentelemetry-appender-tracing), batched to the same Collector as the
 //! spans. The SDK stamps each record with the trace and span id of the span it was logged in.
 //!
+//! A record's attributes are the event's fields, so those use registry names (`server.port`,
+//! `error.type`, …) or, where the registry has none, our namespace `agent_tracing.*`, defined in
+//! `semconv/model/` (see docs/semconv.md).
+//!
 //! `OTEL_LOGS_EXPORTER` (`otlp`, the default, or `none`), `OTEL_BLRP_*` and
 //! `OTEL_EXPORTER_OTLP_LOGS_*` over `OTEL_EXPORTER_OTLP_*` configure it. No content reaches a
 //! record: we never log prompts, answers or tool payloads, and the crates that log provider
@@ -11,7 +15,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
-use opentelemetry_sdk::{Resource, logs::SdkLoggerProvider};
+use opentelemetry_sdk::{
+    Resource,
+    logs::{BatchLogProcessor, SdkLoggerProvider},
+};
+use sdk_corrections::PlainLogRecords;
 use tracing_subscriber::{
     Layer,
     filter::{FilterExt, FilterFn},
@@ -26,10 +34,13 @@ pub(crate) fn provider(resource: Resource) -> Result<Option<SdkLoggerProvider>, 
     }
     // The batch processor exports from its own thread: the blocking HTTP client, as for spans.
     let exporter = opentelemetry_otlp::LogExporter::builder().build()?;
+    // Plain log lines leave without a made-up event name and with a timestamp (the bridge
+    // sets neither right; sdk-corrections' README).
+    let processor = PlainLogRecords::new(BatchLogProcessor::builder(exporter).build());
     Ok(Some(
         SdkLoggerProvider::builder()
             .with_resource(resource)
-            .with_batch_exporter(exporter)
+            .with_log_processor(processor)
             .build(),
     ))
 }

@@ -5,8 +5,8 @@
 
 pub use opentelemetry_semantic_conventions::attribute::{
     DEPLOYMENT_ENVIRONMENT_NAME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE,
-    HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, SERVICE_NAME, SERVICE_VERSION, URL_FULL, URL_PATH,
-    URL_SCHEME, URL_TEMPLATE,
+    HTTP_ROUTE, NETWORK_PROTOCOL_NAME, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT,
+    SERVICE_NAME, SERVICE_VERSION, URL_FULL, URL_PATH, URL_SCHEME, URL_TEMPLATE,
 };
 pub use opentelemetry_semantic_conventions::metric::{
     HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION, OTEL_SDK_EXPORTER_SPAN_EXPORTED,
@@ -96,5 +96,16 @@ pub fn known_method(method: &http::Method) -> &'static str {
         http::Method::TRACE => "TRACE",
         http::Method::CONNECT => "CONNECT",
         _ => "_OTHER",
+    }
+}
+
+/// `network.protocol.version` of an HTTP version, as the HTTP conventions spell it.
+pub fn http_version(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
     }
 }
