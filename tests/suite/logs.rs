@@ -59,13 +59,7 @@ async fn a_failed_request_logs_with_its_trace_ids_on_the_console_and_over_otlp()
     );
 
     // The same event as an OTLP log record, stamped with the same trace.
-    let records: Vec<_> = otlp
-        .logs()
-        .into_iter()
-        .flat_map(|export| export.resource_logs)
-        .flat_map(|r| r.scope_logs)
-        .flat_map(|s| s.log_records)
-        .collect();
+    let records = otlp.log_records();
     let failed = records
         .iter()
         .find(|r| format!("{:?}", r.body).contains("request failed"))

@@ -114,7 +114,10 @@ async fn both_services_export_the_conventions_metrics_and_the_span_pipeline_heal
                 "url.scheme"
             ]
         );
-        assert_eq!(attribute(attributes, "network.protocol.version").as_deref(), Some("1.1"));
+        assert_eq!(
+            attribute(attributes, "network.protocol.version").as_deref(),
+            Some("1.1")
+        );
     }
 
     // http.client.request.duration, the orchestrator's calls to the agent.

@@ -163,13 +163,7 @@ async fn every_key_is_registered_and_log_records_are_plain_lines_with_timestamps
                 .map(|k| (format!("metric {}", metric.name), k)),
         );
     }
-    let records: Vec<_> = otlp
-        .logs()
-        .into_iter()
-        .flat_map(|export| export.resource_logs)
-        .flat_map(|r| r.scope_logs)
-        .flat_map(|s| s.log_records)
-        .collect();
+    let records = otlp.log_records();
     assert!(
         records.len() >= 6,
         "start, listening, shutdown lines of both: {records:?}"

@@ -21,6 +21,7 @@ use opentelemetry_proto::tonic::{
     collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse},
     collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
     common::v1::{AnyValue, any_value::Value},
+    logs::v1::LogRecord,
     trace::v1::{span::SpanKind as ProtoKind, status::StatusCode as ProtoStatus},
 };
 use prost::Message;
@@ -205,6 +206,16 @@ impl FakeOtlp {
     /// Every logs export received at `/v1/logs`, decoded.
     pub fn logs(&self) -> Vec<ExportLogsServiceRequest> {
         self.shared.inner.lock().unwrap().logs.clone()
+    }
+
+    /// Every log record received, in order, whatever resource and scope it came with.
+    pub fn log_records(&self) -> Vec<LogRecord> {
+        self.logs()
+            .into_iter()
+            .flat_map(|export| export.resource_logs)
+            .flat_map(|r| r.scope_logs)
+            .flat_map(|s| s.log_records)
+            .collect()
     }
 
     /// Answers the next exports with these statuses (and `Retry-After` values) before
