@@ -2,13 +2,14 @@
 //! the middle of traffic, and fake secrets that must never surface. Every load here is bounded
 //! in count and time and stays on 127.0.0.1.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::{
     FakeOtlp, Service,
     collector::Collector,
     free_port,
     openai::FakeOpenAi,
+    procfs::open_sockets,
     stack::Stack,
     tree::{SPANS_PER_ASK, of_trace},
 };
@@ -135,6 +136,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_no_span() {
     )
     .await;
     let url = orchestrator.url("/ask");
+    let agent_sockets = open_sockets(agent.pid());
     let in_flight: Vec<_> = (0..12)
         .map(|i| {
             let url = url.clone();
@@ -154,7 +156,12 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_no_span() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // In flight means the orchestrator has read each request and is calling the agent: wait
+    // (bounded) until the agent holds a connection for each, however busy the machine is.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_sockets(agent.pid()) < agent_sockets + 12 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     orchestrator.terminate();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
