@@ -26,6 +26,10 @@ COPY . .
 RUN cargo build --release --locked --package orchestrator --package agent-service
 
 FROM debian:bookworm-slim AS runtime
+# Inside its own network namespace a service must listen on every interface to be reachable
+# from the other containers (the binaries' default is loopback); compose publishes the ports
+# on the host's loopback only.
+ENV BIND_ADDRESS=0.0.0.0
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \

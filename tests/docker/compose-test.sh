@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's Docker quick start, run as a user runs it, then checked:
-#   1. `docker compose up --build --wait`, timed;
+#   1. `docker compose up --build --wait`, timed; every published port on 127.0.0.1 and every
+#      container read-only, without capabilities or privilege escalation, memory-limited;
 #   2. `/ask` with a restaurant and a booking question: 200, a trace id each;
 #   3. both traces, with spans from both services, in `docker compose logs otel-collector`;
 #   4. the Collector's Galileo exporter pointed at a fake Galileo on the host (through the
@@ -64,6 +65,28 @@ started=$(date +%s)
 docker compose up --build --wait --quiet-pull >"$work/up.log" 2>&1 || { tail -n 60 "$work/up.log" >&2; fail "compose up"; }
 echo "    up in $(( $(date +%s) - started )) s"
 check "both services healthy"
+
+# Safe by default, on the running containers: what the compose file says, as Docker applied it.
+locked_down() { # service...
+  local service id ip bindings
+  for service in "$@"; do
+    id="$(docker compose ps -q "$service")"
+    [[ -n "$id" ]] || fail "$service is not running"
+    bindings="$(docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}} {{end}}{{end}}' "$id")"
+    [[ -n "$bindings" ]] || fail "$service publishes no port"
+    for ip in $bindings; do
+      [[ "$ip" == 127.0.0.1 ]] || fail "$service publishes a port on $ip"
+    done
+    [[ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$id")" == true ]] || fail "$service: writable root filesystem"
+    [[ "$(docker inspect -f '{{json .HostConfig.CapDrop}}' "$id")" == '["ALL"]' ]] || fail "$service: capabilities not dropped"
+    docker inspect -f '{{json .HostConfig.SecurityOpt}}' "$id" | grep -F 'no-new-privileges:true' >/dev/null \
+      || fail "$service: privilege escalation allowed"
+    [[ "$(docker inspect -f '{{.HostConfig.Memory}}' "$id")" != 0 ]] || fail "$service: no memory limit"
+  done
+}
+locked_down otel-collector agent-service orchestrator
+[[ "$(docker compose port orchestrator 8000)" == 127.0.0.1:8000 ]] || fail "orchestrator published on $(docker compose port orchestrator 8000)"
+check "every port on 127.0.0.1; read-only, no capabilities, no new privileges, memory-limited"
 
 ask() { # question -> trace id
   local response
@@ -151,6 +174,7 @@ native_pids=()
 echo "==> COMPOSE_PROFILES=jaeger: the Collector's Jaeger overlay, and Jaeger"
 export COMPOSE_PROFILES=jaeger
 docker compose up -d --wait >"$work/jaeger-up.log" 2>&1 || { tail -n 40 "$work/jaeger-up.log" >&2; fail "compose up with Jaeger"; }
+locked_down jaeger
 traced="$(ask "Find me a good restaurant")"
 jaeger_trace() { # trace-id -> "spans services..." once Jaeger has the whole trace
   curl -fsS "localhost:16686/api/traces/$1" 2>/dev/null | python3 -c '

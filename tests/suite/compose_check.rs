@@ -166,18 +166,16 @@ fn urls_and_ports_line_up() {
 /// Ports a compose service listens on inside the network.
 fn listening_ports(compose: &Compose, service: &str) -> Vec<u16> {
     if service == "otel-collector" {
-        // From the receiver defaults in the Collector config.
-        let config = read("otel-collector-config.yaml");
-        return [
-            "OTELCOL_OTLP_GRPC_ENDPOINT:-0.0.0.0:",
-            "OTELCOL_OTLP_HTTP_ENDPOINT:-0.0.0.0:",
-        ]
-        .iter()
-        .map(|prefix| {
-            let start = config.find(prefix).expect(prefix) + prefix.len();
-            config[start..start + 4].parse().unwrap()
-        })
-        .collect();
+        // The receiver endpoints compose gives the Collector (its config reads them).
+        let env = compose.environment(service, &HashMap::new());
+        return ["OTELCOL_OTLP_GRPC_ENDPOINT", "OTELCOL_OTLP_HTTP_ENDPOINT"]
+            .iter()
+            .map(|name| {
+                let endpoint = &env[*name];
+                assert!(endpoint.starts_with("0.0.0.0:"), "{name}={endpoint}");
+                endpoint.rsplit(':').next().unwrap().parse().unwrap()
+            })
+            .collect();
     }
     vec![
         compose.environment(service, &HashMap::new())["PORT"]
@@ -330,5 +328,53 @@ fn env_example_documents_every_variable_compose_interpolates() {
     assert!(
         read(".gitignore").lines().any(|l| l.trim() == ".env"),
         ".env must be git-ignored"
+    );
+}
+
+/// Safe by default, as written: every port of every service (the Jaeger profile's too) is
+/// published on the host's loopback unless PUBLISH_ADDRESS says otherwise, and every container
+/// runs read-only, without capabilities or privilege escalation, with memory and CPU limits.
+/// (`tests/docker/compose-test.sh` checks the same on the running containers.)
+#[test]
+fn every_port_is_published_on_loopback_and_every_container_is_locked_down() {
+    let compose = Compose::load();
+    for service in compose.service_names() {
+        for (address, host, _) in compose.published(&service) {
+            assert_eq!(address, "127.0.0.1", "{service}: port {host}");
+        }
+        let spec = compose.service(&service);
+        assert_eq!(
+            spec["read_only"].as_bool(),
+            Some(true),
+            "{service}: read_only"
+        );
+        assert_eq!(
+            spec["cap_drop"].as_sequence().map(|c| c.len()),
+            Some(1),
+            "{service}: cap_drop"
+        );
+        assert_eq!(spec["cap_drop"][0].as_str(), Some("ALL"), "{service}");
+        assert_eq!(
+            spec["security_opt"][0].as_str(),
+            Some("no-new-privileges:true"),
+            "{service}"
+        );
+        let limits = &spec["deploy"]["resources"]["limits"];
+        assert!(
+            limits["memory"].is_string() && limits["cpus"].is_string(),
+            "{service}: resource limits"
+        );
+    }
+    let published = read("docker-compose.yml")
+        .matches("${PUBLISH_ADDRESS:-127.0.0.1}:")
+        .count();
+    assert_eq!(
+        published,
+        compose
+            .service_names()
+            .iter()
+            .map(|s| compose.published(s).len())
+            .sum::<usize>(),
+        "every published port names PUBLISH_ADDRESS"
     );
 }

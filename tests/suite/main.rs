@@ -22,4 +22,5 @@ mod real_llm;
 mod registry;
 mod resilience;
 mod run_native;
+mod safe_defaults;
 mod trace_tree;

@@ -2,12 +2,15 @@
 //! semantic conventions' names, units, bucket boundaries and only low-cardinality attributes,
 //! and the span pipeline's health.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
-use e2e::{FakeOtlp, stack::Stack};
+use e2e::{
+    FakeOtlp,
+    otlp::{attribute, last_metrics},
+    stack::Stack,
+};
 use opentelemetry_proto::tonic::{
-    collector::metrics::v1::ExportMetricsServiceRequest,
-    common::v1::{AnyValue, KeyValue, any_value::Value},
+    common::v1::KeyValue,
     metrics::v1::{Metric, metric::Data},
 };
 use serde_json::json;
@@ -19,45 +22,10 @@ const GENAI_DURATION_BUCKETS: &[f64] = &[
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 
-/// The last export's metrics of `service`, by name (cumulative: the last one has everything).
-fn last_metrics(exports: &[ExportMetricsServiceRequest], service: &str) -> HashMap<String, Metric> {
-    let mut by_name = HashMap::new();
-    for export in exports {
-        for resource in &export.resource_metrics {
-            let name = resource
-                .resource
-                .as_ref()
-                .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-                .and_then(|kv| text(kv.value.as_ref()));
-            if name.as_deref() != Some(service) {
-                continue;
-            }
-            for scope in &resource.scope_metrics {
-                for metric in &scope.metrics {
-                    by_name.insert(metric.name.clone(), metric.clone());
-                }
-            }
-        }
-    }
-    by_name
-}
-
-fn text(value: Option<&AnyValue>) -> Option<String> {
-    match value?.value.as_ref()? {
-        Value::StringValue(s) => Some(s.clone()),
-        Value::IntValue(i) => Some(i.to_string()),
-        other => Some(format!("{other:?}")),
-    }
-}
-
 fn keys(attributes: &[KeyValue]) -> Vec<&str> {
     let mut keys: Vec<&str> = attributes.iter().map(|kv| kv.key.as_str()).collect();
     keys.sort_unstable();
     keys
-}
-
-fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
-    text(attributes.iter().find(|kv| kv.key == key)?.value.as_ref())
 }
 
 /// (unit, bucket boundaries, each point's attributes and count) of a histogram.

@@ -15,9 +15,10 @@ impl Compose {
     pub fn load() -> Self {
         let text = std::fs::read_to_string(workspace_root().join("docker-compose.yml"))
             .expect("docker-compose.yml");
-        Self {
-            doc: serde_yaml::from_str(&text).expect("docker-compose.yml is YAML"),
-        }
+        let mut doc: Value = serde_yaml::from_str(&text).expect("docker-compose.yml is YAML");
+        // `<<: *hardened`, as compose reads it.
+        doc.apply_merge().expect("YAML merge keys");
+        Self { doc }
     }
 
     pub fn service(&self, name: &str) -> &Value {
@@ -64,9 +65,18 @@ impl Compose {
         env
     }
 
-    /// `container port → host port` from `ports:` entries like "8000:8000" (interpolated with
-    /// the defaults, as with no .env).
+    /// `container port → host port` from `ports:` entries like "127.0.0.1:8000:8000"
+    /// (interpolated with the defaults, as with no .env).
     pub fn ports(&self, name: &str) -> Vec<(u16, u16)> {
+        self.published(name)
+            .into_iter()
+            .map(|(_, host, container)| (container, host))
+            .collect()
+    }
+
+    /// `(host address, host port, container port)` of each `ports:` entry; an entry without an
+    /// address publishes on every interface (`0.0.0.0`), as Docker does.
+    pub fn published(&self, name: &str) -> Vec<(String, u16, u16)> {
         self.service(name)["ports"]
             .as_sequence()
             .map(|ports| {
@@ -75,8 +85,17 @@ impl Compose {
                     .map(|p| {
                         let text =
                             interpolate(p.as_str().expect("ports are strings"), &HashMap::new());
-                        let (host, container) = text.split_once(':').expect("HOST:CONTAINER");
-                        (container.parse().unwrap(), host.parse().unwrap())
+                        let parts: Vec<&str> = text.split(':').collect();
+                        let (address, host, container) = match parts[..] {
+                            [host, container] => ("0.0.0.0", host, container),
+                            [address, host, container] => (address, host, container),
+                            _ => panic!("ports entry {text:?} is not [ADDRESS:]HOST:CONTAINER"),
+                        };
+                        (
+                            address.to_owned(),
+                            host.parse().unwrap(),
+                            container.parse().unwrap(),
+                        )
                     })
                     .collect()
             })

@@ -20,8 +20,9 @@ use opentelemetry_proto::tonic::{
     collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse},
     collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse},
     collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse},
-    common::v1::{AnyValue, any_value::Value},
+    common::v1::{AnyValue, KeyValue, any_value::Value},
     logs::v1::LogRecord,
+    metrics::v1::Metric,
     trace::v1::{span::SpanKind as ProtoKind, status::StatusCode as ProtoStatus},
 };
 use prost::Message;
@@ -448,4 +449,43 @@ fn convert(value: Option<AnyValue>) -> AttrValue {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The last export's metrics of `service`, by name (cumulative: the last one has everything).
+pub fn last_metrics(
+    exports: &[ExportMetricsServiceRequest],
+    service: &str,
+) -> HashMap<String, Metric> {
+    let mut by_name = HashMap::new();
+    for export in exports {
+        for resource in &export.resource_metrics {
+            let name = resource
+                .resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+                .and_then(|kv| text(kv.value.as_ref()));
+            if name.as_deref() != Some(service) {
+                continue;
+            }
+            for scope in &resource.scope_metrics {
+                for metric in &scope.metrics {
+                    by_name.insert(metric.name.clone(), metric.clone());
+                }
+            }
+        }
+    }
+    by_name
+}
+
+/// Attribute `key` of a metric data point or log record, as text.
+pub fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    text(attributes.iter().find(|kv| kv.key == key)?.value.as_ref())
+}
+
+fn text(value: Option<&AnyValue>) -> Option<String> {
+    match value?.value.as_ref()? {
+        Value::StringValue(s) => Some(s.clone()),
+        Value::IntValue(i) => Some(i.to_string()),
+        other => Some(format!("{other:?}")),
+    }
 }

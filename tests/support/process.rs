@@ -120,7 +120,8 @@ impl Service {
         }
     }
 
-    fn assert_running(&mut self, name: &str) {
+    /// Panics with the process's output if it has exited.
+    pub fn assert_running(&mut self, name: &str) {
         if let Some(status) = self
             .child
             .as_mut()

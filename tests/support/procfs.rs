@@ -24,3 +24,18 @@ pub fn vm_rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// The address a socket of process `pid`'s network namespace listens on at `port` (IPv4), from
+/// /proc: what a service bound, whatever it logged.
+pub fn listening_address(pid: u32, port: u16) -> Option<std::net::Ipv4Addr> {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (address, local_port) = fields.get(1)?.split_once(':')?;
+        let listening = fields.get(3) == Some(&"0A");
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port).then(|| {
+            // The kernel prints the address as a little-endian hex word.
+            std::net::Ipv4Addr::from(u32::from_str_radix(address, 16).unwrap_or(0).swap_bytes())
+        })
+    })
+}

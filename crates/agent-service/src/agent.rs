@@ -1,15 +1,18 @@
 //! One agent turn: ask the model, run the tools it asks for, feed the results back, and repeat
 //! until it answers — all inside one `invoke_agent {name}` span.
 
+use std::time::Duration;
+
 use serde_json::json;
 use telemetry::{
     genai::{ErrorType, GenAiSpan, output_message, text_message},
     semconv::{self, operation},
 };
+use tokio::sync::Semaphore;
 
 use crate::{
     conversation::{Message, system_instructions_json},
-    llm::{Llm, LlmError},
+    llm::{Completion, Llm, LlmError},
     tools::{self, Tool},
 };
 
@@ -37,22 +40,42 @@ impl ErrorType for AgentError {
     }
 }
 
-/// The agent: a model, the tools it may call, and how many rounds of tool calls one turn may
-/// take before it fails.
+/// The agent: a model, the tools it may call, how many rounds of tool calls one turn may take
+/// before it fails, and how many model calls may be in flight in this process at once.
 #[derive(Debug)]
 pub(crate) struct Agent {
     llm: Llm,
     tools: Vec<Tool>,
     max_tool_rounds: usize,
+    model_calls: Semaphore,
+    /// The longest a call waits for its turn (`LLM_TIMEOUT_MS`): then it fails as a timeout.
+    model_call_wait: Duration,
 }
 
 impl Agent {
-    pub(crate) fn new(llm: Llm, max_tool_rounds: usize) -> Self {
+    pub(crate) fn new(
+        llm: Llm,
+        max_tool_rounds: usize,
+        max_concurrent_calls: usize,
+        model_call_wait: Duration,
+    ) -> Self {
         Self {
             llm,
             tools: tools::all(),
             max_tool_rounds,
+            model_calls: Semaphore::new(max_concurrent_calls),
+            model_call_wait,
         }
+    }
+
+    /// One model call, once a slot is free: callers past the limit wait (bounded), so a flood
+    /// of requests queues here instead of multiplying the bill.
+    async fn chat(&self, messages: &[Message]) -> Result<Completion, LlmError> {
+        let _slot = tokio::time::timeout(self.model_call_wait, self.model_calls.acquire())
+            .await
+            .map_err(|_| LlmError::Timeout(self.model_call_wait))?
+            .expect("the semaphore is never closed");
+        self.llm.chat(messages, &self.tools).await
     }
 
     /// Runs one turn and returns the model's final answer. The session (its `session.id` and
@@ -94,7 +117,7 @@ impl Agent {
 
     async fn turn(&self, mut messages: Vec<Message>) -> Result<String, AgentError> {
         for round in 0..=self.max_tool_rounds {
-            let completion = self.llm.chat(&messages, &self.tools).await?;
+            let completion = self.chat(&messages).await?;
             if completion.tool_calls.is_empty() {
                 return Ok(completion.content.unwrap_or_default());
             }

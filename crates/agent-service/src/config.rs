@@ -34,6 +34,31 @@ pub struct Config {
     /// past it the request fails with 504.
     #[serde(default = "default_llm_timeout_ms")]
     pub llm_timeout_ms: u64,
+    /// `LLM_MAX_TOKENS`: the most tokens one model call may generate (`max_completion_tokens`),
+    /// so no single request costs without bound.
+    #[serde(default = "default_llm_max_tokens")]
+    pub llm_max_tokens: u32,
+    /// `LLM_MAX_CONCURRENT_CALLS`: model calls in flight at once in this process; more wait (at
+    /// most `LLM_TIMEOUT_MS`, then 504), they are not refused.
+    #[serde(default = "default_llm_max_concurrent_calls")]
+    pub llm_max_concurrent_calls: usize,
+    /// `RATE_LIMIT_PER_SECOND`: requests a second this service takes, on average; 0 (default)
+    /// = no limit. Turn it on whenever the service listens beyond loopback.
+    #[serde(default)]
+    pub rate_limit_per_second: u32,
+    /// `RATE_LIMIT_BURST`: requests that may arrive at once; 0 (default) = one second's worth.
+    #[serde(default)]
+    pub rate_limit_burst: u32,
+}
+
+impl Config {
+    /// `RATE_LIMIT_*` as a limit.
+    pub fn rate_limit(&self) -> service_kit::rate_limit::RateLimit {
+        service_kit::rate_limit::RateLimit {
+            per_second: self.rate_limit_per_second,
+            burst: self.rate_limit_burst,
+        }
+    }
 }
 
 /// Why the agent service refuses to start.
@@ -65,6 +90,11 @@ impl service_kit::config::EnvConfig for Config {
             return Err(ConfigError::MissingApiKey);
         }
         service_kit::config::http_url("OPENAI_BASE_URL", &self.openai_base_url)?;
+        service_kit::config::non_zero("LLM_MAX_TOKENS", u64::from(self.llm_max_tokens))?;
+        service_kit::config::non_zero(
+            "LLM_MAX_CONCURRENT_CALLS",
+            self.llm_max_concurrent_calls as u64,
+        )?;
         Ok(self)
     }
 }
@@ -93,6 +123,16 @@ fn default_llm_timeout_ms() -> u64 {
     60_000
 }
 
+fn default_llm_max_tokens() -> u32 {
+    1_024
+}
+
+/// Twice the benchmark's 64 concurrent requests, each of which calls the model one at a time:
+/// the benchmark never meets it; a flood of strangers does.
+fn default_llm_max_concurrent_calls() -> usize {
+    128
+}
+
 #[cfg(test)]
 mod tests {
     use service_kit::{config::EnvConfig, testing::vars};
@@ -106,6 +146,14 @@ mod tests {
         assert_eq!(config.port, 3000);
         assert_eq!(config.mock_llm_latency_ms, 500);
         assert_eq!(config.agent_max_tool_rounds, 5);
+        assert_eq!(config.llm_max_tokens, 1_024);
+        assert_eq!(config.llm_max_concurrent_calls, 128);
+        for name in ["LLM_MAX_TOKENS", "LLM_MAX_CONCURRENT_CALLS"] {
+            let error = Config::from_vars(vars(&[(name, "0")]))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub use routes::app;
 #[derive(Debug, Clone)]
 pub struct AppState {
     agent: Arc<agent::Agent>,
+    rate_limit: service_kit::rate_limit::RateLimit,
 }
 
 impl AppState {
@@ -39,7 +40,10 @@ impl AppState {
             agent: Arc::new(agent::Agent::new(
                 llm::Llm::from_config(config),
                 config.agent_max_tool_rounds,
+                config.llm_max_concurrent_calls,
+                std::time::Duration::from_millis(config.llm_timeout_ms),
             )),
+            rate_limit: config.rate_limit(),
         }
     }
 }

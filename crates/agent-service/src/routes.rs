@@ -6,6 +6,7 @@ use axum::{Json, Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
 use service_kit::{ApiJson, api::ErrorResponses, fields::TextField};
 use telemetry::genai::{SessionId, with_session};
+use tower::util::option_layer;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{AppState, error::ApiError};
@@ -56,7 +57,11 @@ pub(crate) struct ApiDoc;
 
 /// The service's router: `/agent` traced, probes not, every error in one JSON shape.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new().route("/agent", post(agent));
+    // Opt-in (`RATE_LIMIT_PER_SECOND`), inside the tracing layer: a 429 is traced and counted.
+    let rate_limit = option_layer(state.rate_limit.layer());
+    let api = Router::new()
+        .route("/agent", post(agent))
+        .route_layer(rate_limit);
     service_kit::api::with_json_fallbacks(api)
         // Propagation in: the SERVER span of every request above (unknown paths included) is
         // parented on the caller's `traceparent` and carries its `baggage` (the session), read

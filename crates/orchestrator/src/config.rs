@@ -21,6 +21,13 @@ pub struct Config {
     /// 0.2, 0.4, 0.8, then 1 s each; the default 6 spans 4.4 s).
     #[serde(default = "default_connect_retries")]
     pub agent_connect_retries: u32,
+    /// `RATE_LIMIT_PER_SECOND`: requests a second this service takes, on average; 0 (default)
+    /// = no limit. Turn it on whenever the service listens beyond loopback.
+    #[serde(default)]
+    pub rate_limit_per_second: u32,
+    /// `RATE_LIMIT_BURST`: requests that may arrive at once; 0 (default) = one second's worth.
+    #[serde(default)]
+    pub rate_limit_burst: u32,
 }
 
 pub use service_kit::config::ConfigError;
@@ -35,6 +42,14 @@ impl service_kit::config::EnvConfig for Config {
 }
 
 impl Config {
+    /// `RATE_LIMIT_*` as a limit.
+    pub fn rate_limit(&self) -> service_kit::rate_limit::RateLimit {
+        service_kit::rate_limit::RateLimit {
+            per_second: self.rate_limit_per_second,
+            burst: self.rate_limit_burst,
+        }
+    }
+
     /// `AGENT_TIMEOUT_MS` as a duration.
     pub fn agent_timeout(&self) -> Duration {
         Duration::from_millis(self.agent_timeout_ms)

@@ -26,6 +26,7 @@ pub use routes::app;
 #[derive(Debug, Clone)]
 pub struct AppState {
     graph: Arc<workflow::AskGraph>,
+    rate_limit: service_kit::rate_limit::RateLimit,
 }
 
 impl AppState {
@@ -38,6 +39,7 @@ impl AppState {
         );
         Self {
             graph: Arc::new(workflow::build_graph(agent)),
+            rate_limit: config.rate_limit(),
         }
     }
 }

@@ -96,6 +96,9 @@ pub enum ErrorResponses {
     /// Valid JSON, but not a valid request.
     #[response(status = 422)]
     Invalid(ErrorBody),
+    /// Past the request-rate limit (`RATE_LIMIT_PER_SECOND`, off by default); see `Retry-After`.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
     /// The service downstream (the agent, the model API) failed.
     #[response(status = 502)]
     Upstream(ErrorBody),

@@ -8,6 +8,7 @@
 //!   variable, and the list of variables it reads.
 //! - [`serve`]: the HTTP server loop with its limits (header and body read timeouts, a
 //!   connection limit, a drain deadline).
+//! - [`rate_limit`]: the opt-in request-rate limit in front of the API routes.
 //! - [`upstream`]: a size cap on the bodies of responses from services we call.
 //! - [`lifecycle`]: the steps each `main.rs` strings together — serve until SIGTERM/Ctrl-C and
 //!   drain (bounded) — and the `--healthcheck` mode container health checks call.
@@ -23,6 +24,7 @@ pub mod fields;
 mod json;
 pub mod lifecycle;
 mod log_limit;
+pub mod rate_limit;
 pub mod serve;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -12,8 +12,9 @@ use crate::{
     serve::{Drained, ServerLimits, serve},
 };
 
-/// Binds `0.0.0.0:port` and serves `app` until SIGTERM or Ctrl-C, then drains in-flight
-/// requests within `SHUTDOWN_TIMEOUT_MS` (the server limits are read from the environment).
+/// Binds `BIND_ADDRESS:port` (loopback unless asked) and serves `app` until SIGTERM or Ctrl-C,
+/// then drains in-flight requests within `SHUTDOWN_TIMEOUT_MS` (the server settings are read
+/// from the environment).
 /// Returns the process's exit code; the caller flushes telemetry after it, whatever it is.
 pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
     let limits = match ServerLimits::from_env() {
@@ -23,16 +24,21 @@ pub async fn serve_until_signal(port: u16, app: Router) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match TcpListener::bind(("0.0.0.0", port)).await {
+    let listener = match TcpListener::bind((limits.bind_address, port)).await {
         Ok(listener) => listener,
         Err(error) => {
-            tracing::error!(server.port = port, error.message = %error, "cannot listen");
+            tracing::error!(
+                server.address = %limits.bind_address,
+                server.port = port,
+                error.message = %error,
+                "cannot listen"
+            );
             return ExitCode::FAILURE;
         }
     };
     // The port actually bound (`PORT=0` asks the system for a free one, as the tests do).
     let port = listener.local_addr().map_or(port, |address| address.port());
-    tracing::info!(server.port = port, "listening");
+    tracing::info!(server.address = %limits.bind_address, server.port = port, "listening");
     match serve(listener, app, &limits, shutdown_signal()).await {
         Drained::Clean => tracing::info!("server drained; flushing telemetry"),
         Drained::Cut => {
@@ -53,10 +59,16 @@ pub fn healthcheck_requested() -> bool {
     std::env::args().nth(1).as_deref() == Some("--healthcheck")
 }
 
-/// The container health check: asks the running service's `GET /health` on `port` and exits
-/// 0 or 1, so the runtime image needs no shell or curl.
+/// The container health check: asks the running service's `GET /health` on `port` (at
+/// `BIND_ADDRESS`, or loopback when that is every interface) and exits 0 or 1, so the runtime
+/// image needs no shell or curl.
 pub async fn healthcheck(port: u16) -> ExitCode {
-    let url = format!("http://127.0.0.1:{port}/health");
+    let address = ServerLimits::from_env()
+        .map(|limits| limits.bind_address)
+        .ok()
+        .filter(|address| !address.is_unspecified())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let url = format!("http://{}/health", std::net::SocketAddr::new(address, port));
     let response = reqwest::Client::new()
         .get(&url)
         .timeout(Duration::from_secs(2))

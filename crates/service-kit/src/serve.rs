@@ -18,7 +18,13 @@
 //! (an `Address` + `AddrListener` whose stream holds a permit) about as long as this loop, and
 //! still holds one socket more than the cap. Here the slot is taken before `accept`.
 
-use std::{future::Future, pin::pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::{IpAddr, Ipv4Addr},
+    pin::pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{Router, body::Body, extract::Request};
 use hyper::server::conn::http1;
@@ -32,9 +38,14 @@ use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
 use tower::{Layer, ServiceExt};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
-/// The server's limits, from the environment (the same variables for both services).
+/// The server's address and limits, from the environment (the same variables for both services).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerLimits {
+    /// `BIND_ADDRESS`: the address to listen on. Loopback by default, so a service started on a
+    /// laptop is not reachable from the network unless asked; the container image sets
+    /// `0.0.0.0`, which it needs inside its own network namespace.
+    #[serde(default = "default_bind_address")]
+    pub bind_address: IpAddr,
     /// `HTTP_HEADER_READ_TIMEOUT_MS`: the request line and headers must arrive within this; it
     /// is also how long an idle keep-alive connection stays open.
     #[serde(default = "default_header_read_timeout_ms")]
@@ -50,6 +61,10 @@ pub struct ServerLimits {
     /// stays inside compose's `stop_grace_period` (20 s).
     #[serde(default = "default_shutdown_timeout_ms")]
     pub shutdown_timeout_ms: u64,
+}
+
+fn default_bind_address() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::LOCALHOST)
 }
 
 fn default_header_read_timeout_ms() -> u64 {
@@ -173,6 +188,7 @@ mod tests {
     #[test]
     fn limits_have_documented_defaults_and_refuse_zero() {
         let limits = ServerLimits::from_vars(vars(&[])).unwrap();
+        assert_eq!(limits.bind_address.to_string(), "127.0.0.1");
         assert_eq!(limits.http_header_read_timeout_ms, 10_000);
         assert_eq!(limits.http_body_read_timeout_ms, 10_000);
         assert_eq!(limits.http_max_connections, 1024);

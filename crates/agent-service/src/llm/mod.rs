@@ -88,6 +88,7 @@ impl Llm {
                 &config.openai_base_url,
                 &config.openai_model,
                 Duration::from_millis(config.llm_timeout_ms),
+                config.llm_max_tokens,
             ))),
             _ => Self::Mock(MockLlm::new(Duration::from_millis(
                 config.mock_llm_latency_ms,
@@ -122,7 +123,11 @@ impl Llm {
             Self::Mock(_) => GenAiSpan::internal(operation::CHAT, self.model()),
             Self::OpenAi(llm) => GenAiSpan::client(operation::CHAT, self.model())
                 .with(semconv::SERVER_ADDRESS, llm.server_address.clone())
-                .with(semconv::SERVER_PORT, llm.server_port),
+                .with(semconv::SERVER_PORT, llm.server_port)
+                .with(
+                    semconv::GEN_AI_REQUEST_MAX_TOKENS,
+                    i64::from(llm.max_tokens),
+                ),
         }
         .with(semconv::GEN_AI_PROVIDER_NAME, self.provider())
         .with(semconv::GEN_AI_REQUEST_MODEL, self.model().to_owned());

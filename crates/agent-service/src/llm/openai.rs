@@ -30,6 +30,8 @@ use crate::{
 pub(crate) struct OpenAiLlm {
     client: async_openai::Client<OpenAIConfig>,
     timeout: Duration,
+    /// `max_completion_tokens` of every request (`LLM_MAX_TOKENS`).
+    pub(super) max_tokens: u32,
     pub(super) model: String,
     pub(super) server_address: String,
     pub(super) server_port: i64,
@@ -54,7 +56,13 @@ pub(crate) const MAX_LLM_RESPONSE_BYTES: usize = 1024 * 1024;
 const LLM_RETRIES: usize = 2;
 
 impl OpenAiLlm {
-    pub(crate) fn new(api_key: &str, base_url: &str, model: &str, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        api_key: &str,
+        base_url: &str,
+        model: &str,
+        timeout: Duration,
+        max_tokens: u32,
+    ) -> Self {
         let config = OpenAIConfig::new()
             .with_api_key(api_key)
             .with_api_base(base_url);
@@ -75,6 +83,7 @@ impl OpenAiLlm {
         Self {
             client: async_openai::Client::with_config(config).with_http_service(service),
             timeout,
+            max_tokens,
             model: model.to_owned(),
             server_address: url
                 .as_ref()
@@ -96,6 +105,8 @@ impl OpenAiLlm {
             model: self.model.clone(),
             messages: messages.iter().map(to_openai_message).collect(),
             tools: Some(tools.iter().map(to_openai_tool).collect()),
+            // One call can never cost more than this many output tokens.
+            max_completion_tokens: Some(self.max_tokens),
             ..Default::default()
         };
         let response = tokio::time::timeout(self.timeout, self.client.chat().create(request))
