@@ -169,3 +169,34 @@ async fn an_oversized_otlp_request_is_refused_and_the_collector_stays_up() {
     assert_eq!(post(Vec::new()).await.unwrap().status(), 200);
     collector.process.assert_running("the Collector");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_call_waits_at_most_llm_timeout_ms_for_its_turn() {
+    let otlp = FakeOtlp::start().await;
+    // One call at a time, 600 ms each, 1 s to wait: of three turns started together the one
+    // queued last waits ~1.2 s for its first call, past the bound, and fails as a timeout.
+    let openai = FakeOpenAi::start_with(Behaviour::Slow(Duration::from_millis(600))).await;
+    let agent = agent_with_llm(
+        &otlp,
+        &openai,
+        &[
+            ("LLM_MAX_CONCURRENT_CALLS", "1"),
+            ("LLM_TIMEOUT_MS", "1000"),
+        ],
+    )
+    .await;
+    let turns = (0..3).map(|_| ask_agent(&agent));
+    let results = futures::future::join_all(turns).await;
+    let timed_out: Vec<_> = results
+        .iter()
+        .filter(|(status, ..)| *status == 504)
+        .collect();
+    assert!(!timed_out.is_empty(), "{results:?}");
+    for (status, body, elapsed) in &results {
+        assert!(matches!(status, 200 | 504), "{status} {body}");
+        if *status == 504 {
+            assert_eq!(body["error"]["code"], "llm_timeout", "{body}");
+            assert!(*elapsed < Duration::from_secs(3), "{elapsed:?}: bounded");
+        }
+    }
+}
