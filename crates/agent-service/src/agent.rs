@@ -69,12 +69,16 @@ impl Agent {
     }
 
     /// One model call, once a slot is free: callers past the limit wait (bounded), so a flood
-    /// of requests queues here instead of multiplying the bill.
+    /// of requests queues here instead of multiplying the bill. A free slot is taken at once,
+    /// with no timer: the common case costs next to nothing.
     async fn chat(&self, messages: &[Message]) -> Result<Completion, LlmError> {
-        let _slot = tokio::time::timeout(self.model_call_wait, self.model_calls.acquire())
-            .await
-            .map_err(|_| LlmError::Timeout(self.model_call_wait))?
-            .expect("the semaphore is never closed");
+        let _slot = match self.model_calls.try_acquire() {
+            Ok(slot) => slot,
+            Err(_) => tokio::time::timeout(self.model_call_wait, self.model_calls.acquire())
+                .await
+                .map_err(|_| LlmError::Timeout(self.model_call_wait))?
+                .expect("the semaphore is never closed"),
+        };
         self.llm.chat(messages, &self.tools).await
     }
 

@@ -6,6 +6,9 @@
 //! variables in its own process (`set_var` is unsafe in edition 2024, and the workspace forbids
 //! `unsafe`).
 
+#[path = "support/lines.rs"]
+mod lines;
+
 use std::{
     collections::HashMap,
     process::Command,
@@ -18,7 +21,7 @@ use std::{
 
 use opentelemetry::{
     Context, KeyValue, global,
-    propagation::{Extractor, TextMapPropagator},
+    propagation::TextMapPropagator,
     trace::{Span as _, TraceContextExt, Tracer as _, TracerProvider as _},
 };
 use opentelemetry_sdk::{
@@ -31,35 +34,13 @@ use opentelemetry_sdk::{
     },
 };
 
+use lines::Lines;
+
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
 
-/// Header lines as an HTTP request has them: a name may repeat.
-struct Lines(Vec<(&'static str, String)>);
-
-impl Extractor for Lines {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.iter().map(|(k, _)| *k).collect()
-    }
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let all: Vec<&str> = self
-            .0
-            .iter()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!all.is_empty()).then_some(all)
-    }
-}
-
 fn sdk_extract(lines: &[(&'static str, &str)]) -> Context {
-    let lines = Lines(lines.iter().map(|(k, v)| (*k, v.to_string())).collect());
+    let lines = Lines::from_pairs(lines);
     let cx = TraceContextPropagator::new().extract(&lines);
     BaggagePropagator::new().extract_with_context(&cx, &lines)
 }

@@ -1,14 +1,17 @@
 //! The W3C rules, row by row, at the unit level: extract with our propagators, then inject what
 //! a downstream call would carry. The same rows run over HTTP in `tests/propagation.rs`.
 
+#[path = "support/lines.rs"]
+mod lines;
 #[path = "support/w3c_cases.rs"]
 mod w3c_cases;
 
 use std::collections::HashMap;
 
+use lines::Lines;
 use opentelemetry::{
     baggage::BaggageExt,
-    propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator},
+    propagation::{Injector, TextMapCompositePropagator, TextMapPropagator},
     trace::TraceContextExt,
 };
 use proptest::prelude::*;
@@ -17,23 +20,6 @@ use sdk_corrections::w3c::{
     parse_tracestate,
 };
 use w3c_cases::{PARENT, TRACE, cases};
-
-/// Header lines as an HTTP request has them: a name may repeat.
-struct Lines(HashMap<&'static str, Vec<String>>);
-
-impl Extractor for Lines {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.first()).map(String::as_str)
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().copied().collect()
-    }
-    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        self.0
-            .get(key)
-            .map(|v| v.iter().map(String::as_str).collect())
-    }
-}
 
 fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![Box::new(W3cTraceContext), Box::new(W3cBaggage)])

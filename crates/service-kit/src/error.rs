@@ -17,20 +17,26 @@ use utoipa::ToSchema;
 
 use crate::log_limit::LogLimit;
 
-/// Whether an `E` is anywhere in `error`'s source chain: how a body that hit a size cap or a
-/// deadline is told apart from other read failures, through the wrapping reqwest, hyper and
-/// axum put around it.
-pub fn caused_by<E: std::error::Error + 'static>(
-    error: &(dyn std::error::Error + 'static),
-) -> bool {
+/// The first `E` in `error`'s source chain: how a body that hit a size cap or a deadline, or
+/// serde's own error, is found under the wrapping reqwest, hyper and axum put around it.
+pub fn find_cause<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
     let mut current = Some(error);
     while let Some(error) = current {
-        if error.is::<E>() {
-            return true;
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
         }
         current = error.source();
     }
-    false
+    None
+}
+
+/// Whether an `E` is anywhere in `error`'s source chain ([`find_cause`]).
+pub fn caused_by<E: std::error::Error + 'static>(
+    error: &(dyn std::error::Error + 'static),
+) -> bool {
+    find_cause::<E>(error).is_some()
 }
 
 /// The one error shape: `{"error": {"code": "...", "message": "..."}}`.

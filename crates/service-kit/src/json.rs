@@ -23,7 +23,7 @@ use serde::{
     de::{DeserializeOwned, MapAccess, Visitor, value::MapAccessDeserializer},
 };
 
-use crate::error::{BadRequest, caused_by};
+use crate::error::{BadRequest, caused_by, find_cause};
 
 /// A JSON request body, parsed into `T`; a bad one is a 4xx in our error shape.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,7 +72,7 @@ fn refusal(rejection: &JsonRejection) -> BadRequest {
             "expected content-type: application/json",
         ),
         JsonRejection::JsonSyntaxError(error) => {
-            let (line, column) = find::<serde_json::Error>(error)
+            let (line, column) = find_cause::<serde_json::Error>(error)
                 .map_or((0, 0), |error| (error.line(), error.column()));
             BadRequest::new(
                 StatusCode::BAD_REQUEST,
@@ -82,7 +82,7 @@ fn refusal(rejection: &JsonRejection) -> BadRequest {
         }
         JsonRejection::JsonDataError(error) => BadRequest::invalid(
             "invalid_body",
-            find::<serde_path_to_error::Error<serde_json::Error>>(error).map_or_else(
+            find_cause::<serde_path_to_error::Error<serde_json::Error>>(error).map_or_else(
                 || "the body is invalid; see /openapi.json".to_owned(),
                 shape_message,
             ),
@@ -94,20 +94,6 @@ fn refusal(rejection: &JsonRejection) -> BadRequest {
             "the request body could not be read",
         ),
     }
-}
-
-/// The first `E` in `error`'s source chain (axum wraps serde's error twice).
-fn find<'a, E: std::error::Error + 'static>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a E> {
-    let mut current = Some(error);
-    while let Some(error) = current {
-        if let Some(found) = error.downcast_ref::<E>() {
-            return Some(found);
-        }
-        current = error.source();
-    }
-    None
 }
 
 fn unreadable_body(rejection: &BytesRejection) -> BadRequest {

@@ -2,7 +2,12 @@
 //! then [`serve_until_signal`] (serve, then drain within the deadline), then the caller flushes
 //! telemetry — plus the `--healthcheck` mode container health checks run.
 
-use std::{fmt::Display, process::ExitCode, time::Duration};
+use std::{
+    fmt::Display,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    process::ExitCode,
+    time::Duration,
+};
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -67,8 +72,8 @@ pub async fn healthcheck(port: u16) -> ExitCode {
         .map(|limits| limits.bind_address)
         .ok()
         .filter(|address| !address.is_unspecified())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    let url = format!("http://{}/health", std::net::SocketAddr::new(address, port));
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let url = format!("http://{}/health", SocketAddr::new(address, port));
     let response = reqwest::Client::new()
         .get(&url)
         .timeout(Duration::from_secs(2))
