@@ -1,9 +1,8 @@
 //! One agent turn: ask the model, run the tools it asks for, feed the results back, and repeat
 //! until it answers — all inside one `invoke_agent {name}` span.
 
-use std::time::Duration;
-
 use serde_json::json;
+use service_kit::sse::Relay;
 use telemetry::{
     genai::{ErrorType, GenAiSpan, output_message, text_message},
     semconv::{self, operation},
@@ -12,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     conversation::{Message, system_instructions_json},
-    llm::{Completion, Llm, LlmError},
+    llm::{Completion, Llm, LlmError, StreamDeadlines},
     tools::{self, Tool},
 };
 
@@ -48,8 +47,9 @@ pub(crate) struct Agent {
     tools: Vec<Tool>,
     max_tool_rounds: usize,
     model_calls: Semaphore,
-    /// The longest a call waits for its turn (`LLM_TIMEOUT_MS`): then it fails as a timeout.
-    model_call_wait: Duration,
+    /// A streamed call's deadlines; `total` (`LLM_TIMEOUT_MS`) is also the longest a call waits
+    /// for its turn: then it fails as a timeout.
+    deadlines: StreamDeadlines,
 }
 
 impl Agent {
@@ -57,34 +57,52 @@ impl Agent {
         llm: Llm,
         max_tool_rounds: usize,
         max_concurrent_calls: usize,
-        model_call_wait: Duration,
+        deadlines: StreamDeadlines,
     ) -> Self {
         Self {
             llm,
             tools: tools::all(),
             max_tool_rounds,
             model_calls: Semaphore::new(max_concurrent_calls),
-            model_call_wait,
+            deadlines,
         }
     }
 
     /// One model call, once a slot is free: callers past the limit wait (bounded), so a flood
     /// of requests queues here instead of multiplying the bill. A free slot is taken at once,
-    /// with no timer: the common case costs next to nothing.
-    async fn chat(&self, messages: &[Message]) -> Result<Completion, LlmError> {
+    /// with no timer: the common case costs next to nothing. With a `relay` the call streams,
+    /// its text going to the caller as it comes.
+    async fn chat(
+        &self,
+        messages: &[Message],
+        relay: Option<&Relay>,
+    ) -> Result<Completion, LlmError> {
+        let wait = self.deadlines.total;
         let _slot = match self.model_calls.try_acquire() {
             Ok(slot) => slot,
-            Err(_) => tokio::time::timeout(self.model_call_wait, self.model_calls.acquire())
+            Err(_) => tokio::time::timeout(wait, self.model_calls.acquire())
                 .await
-                .map_err(|_| LlmError::Timeout(self.model_call_wait))?
+                .map_err(|_| LlmError::Timeout(wait))?
                 .expect("the semaphore is never closed"),
         };
-        self.llm.chat(messages, &self.tools).await
+        match relay {
+            None => self.llm.chat(messages, &self.tools).await,
+            Some(relay) => {
+                (self.llm)
+                    .chat_stream(messages, &self.tools, self.deadlines, relay)
+                    .await
+            }
+        }
     }
 
-    /// Runs one turn and returns the model's final answer. The session (its `session.id` and
+    /// Runs one turn and returns the model's final answer; with a `relay`, every model call
+    /// streams and its text is relayed as it is produced. The session (its `session.id` and
     /// `gen_ai.conversation.id`) comes from the caller's `with_session`, through baggage.
-    pub(crate) async fn run(&self, message: &str) -> Result<String, AgentError> {
+    pub(crate) async fn run(
+        &self,
+        message: &str,
+        relay: Option<&Relay>,
+    ) -> Result<String, AgentError> {
         let span = GenAiSpan::internal(operation::INVOKE_AGENT, AGENT_NAME)
             .with(semconv::GEN_AI_PROVIDER_NAME, self.llm.provider())
             .with(semconv::GEN_AI_AGENT_NAME, AGENT_NAME)
@@ -109,7 +127,7 @@ impl Agent {
                 ),
             ]
         });
-        let answer = span.run(self.turn(conversation)).await?;
+        let answer = span.run(self.turn(conversation, relay)).await?;
         span.content(|| {
             vec![(
                 semconv::GEN_AI_OUTPUT_MESSAGES,
@@ -119,9 +137,13 @@ impl Agent {
         Ok(answer)
     }
 
-    async fn turn(&self, mut messages: Vec<Message>) -> Result<String, AgentError> {
+    async fn turn(
+        &self,
+        mut messages: Vec<Message>,
+        relay: Option<&Relay>,
+    ) -> Result<String, AgentError> {
         for round in 0..=self.max_tool_rounds {
-            let completion = self.chat(&messages).await?;
+            let completion = self.chat(&messages, relay).await?;
             if completion.tool_calls.is_empty() {
                 return Ok(completion.content.unwrap_or_default());
             }

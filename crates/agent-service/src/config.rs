@@ -17,6 +17,10 @@ pub struct Config {
     /// turn of about 1 s (two chat calls), like the original demo; 0 disables the wait.
     #[serde(default = "default_mock_latency_ms")]
     pub mock_llm_latency_ms: u64,
+    /// `MOCK_LLM_CHUNK_DELAY_MS`: for a streamed answer, the mock's time between two chunks
+    /// (one word each), after the first came at `MOCK_LLM_LATENCY_MS`. Default 20 ms.
+    #[serde(default = "default_mock_chunk_delay_ms")]
+    pub mock_llm_chunk_delay_ms: u64,
     /// `OPENAI_API_KEY`: required when `USE_REAL_LLM=true`. Kept secret: `Debug` prints
     /// `[REDACTED]`, so the key can never reach a log line through this struct.
     #[serde(default)]
@@ -34,6 +38,11 @@ pub struct Config {
     /// past it the request fails with 504.
     #[serde(default = "default_llm_timeout_ms")]
     pub llm_timeout_ms: u64,
+    /// `LLM_STREAM_IDLE_TIMEOUT_MS`: for a streamed call, the longest wait for the model's next
+    /// chunk; a model that stalls mid-stream is cut after it (`llm_timeout`). The whole call is
+    /// still bounded by `LLM_TIMEOUT_MS`.
+    #[serde(default = "default_llm_stream_idle_timeout_ms")]
+    pub llm_stream_idle_timeout_ms: u64,
     /// `LLM_MAX_TOKENS`: the most tokens one model call may generate (`max_completion_tokens`),
     /// so no single request costs without bound.
     #[serde(default = "default_llm_max_tokens")]
@@ -52,6 +61,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// `LLM_STREAM_IDLE_TIMEOUT_MS` and `LLM_TIMEOUT_MS`, for a streamed call.
+    pub(crate) fn stream_deadlines(&self) -> crate::llm::StreamDeadlines {
+        crate::llm::StreamDeadlines {
+            idle: std::time::Duration::from_millis(self.llm_stream_idle_timeout_ms),
+            total: std::time::Duration::from_millis(self.llm_timeout_ms),
+        }
+    }
+
     /// `RATE_LIMIT_*` as a limit.
     pub fn rate_limit(&self) -> service_kit::rate_limit::RateLimit {
         service_kit::rate_limit::RateLimit {
@@ -92,6 +109,10 @@ impl service_kit::config::EnvConfig for Config {
         service_kit::config::http_url("OPENAI_BASE_URL", &self.openai_base_url)?;
         service_kit::config::non_zero("LLM_MAX_TOKENS", u64::from(self.llm_max_tokens))?;
         service_kit::config::non_zero(
+            "LLM_STREAM_IDLE_TIMEOUT_MS",
+            self.llm_stream_idle_timeout_ms,
+        )?;
+        service_kit::config::non_zero(
             "LLM_MAX_CONCURRENT_CALLS",
             self.llm_max_concurrent_calls as u64,
         )?;
@@ -105,6 +126,14 @@ fn default_port() -> u16 {
 
 fn default_mock_latency_ms() -> u64 {
     500
+}
+
+fn default_mock_chunk_delay_ms() -> u64 {
+    20
+}
+
+fn default_llm_stream_idle_timeout_ms() -> u64 {
+    15_000
 }
 
 fn default_model() -> String {
@@ -145,10 +174,16 @@ mod tests {
         assert!(!config.use_real_llm);
         assert_eq!(config.port, 3000);
         assert_eq!(config.mock_llm_latency_ms, 500);
+        assert_eq!(config.mock_llm_chunk_delay_ms, 20);
+        assert_eq!(config.llm_stream_idle_timeout_ms, 15_000);
         assert_eq!(config.agent_max_tool_rounds, 5);
         assert_eq!(config.llm_max_tokens, 1_024);
         assert_eq!(config.llm_max_concurrent_calls, 128);
-        for name in ["LLM_MAX_TOKENS", "LLM_MAX_CONCURRENT_CALLS"] {
+        for name in [
+            "LLM_MAX_TOKENS",
+            "LLM_MAX_CONCURRENT_CALLS",
+            "LLM_STREAM_IDLE_TIMEOUT_MS",
+        ] {
             let error = Config::from_vars(vars(&[(name, "0")]))
                 .unwrap_err()
                 .to_string();

@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use service_kit::error::{BadRequest, error_response};
+use service_kit::error::{ApiFailure, BadRequest, error_response};
 use telemetry::genai::{ErrorType, InvalidSessionId};
 
 use crate::{agent::AgentError, llm::LlmError};
@@ -21,16 +21,22 @@ pub(crate) enum ApiError {
     Agent(#[from] AgentError),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
+impl ApiFailure for ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
             Self::BadRequest(bad) => (bad.status, bad.code),
             Self::Session(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_session_id"),
             Self::Agent(AgentError::Llm(LlmError::Timeout(_))) => {
                 (StatusCode::GATEWAY_TIMEOUT, "llm_timeout")
             }
             Self::Agent(error) => (StatusCode::BAD_GATEWAY, error.error_type()),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
         error_response(status, code, self.to_string())
     }
 }

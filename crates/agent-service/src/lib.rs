@@ -41,7 +41,7 @@ impl AppState {
                 llm::Llm::from_config(config),
                 config.agent_max_tool_rounds,
                 config.llm_max_concurrent_calls,
-                std::time::Duration::from_millis(config.llm_timeout_ms),
+                config.stream_deadlines(),
             )),
             rate_limit: config.rate_limit(),
         }

@@ -1,10 +1,21 @@
 //! The HTTP surface: `POST /agent`, `GET /health`, and the layers around them. The request and
 //! response are the TypeScript service's contract (`sessionId` in camelCase), so either half of
-//! the original demo can be swapped for ours.
+//! the original demo can be swapped for ours. With `"stream": true` the answer comes as
+//! server-sent events instead (`service_kit::sse`), ending with the same object as `done`.
 
-use axum::{Json, Router, extract::State, routing::post};
+use axum::{
+    Json, Router,
+    extract::State,
+    response::{IntoResponse, Response},
+    routing::post,
+};
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiJson, api::ErrorResponses, fields::TextField};
+use service_kit::{
+    ApiJson,
+    api::ErrorResponses,
+    fields::TextField,
+    sse::{EventStream, schema::StreamChunk},
+};
 use telemetry::genai::{SessionId, with_session};
 use tower::util::option_layer;
 use utoipa::{OpenApi, ToSchema};
@@ -34,6 +45,10 @@ pub(crate) struct AgentRequest {
     #[serde(default)]
     #[schema(min_length = 1, pattern = r"^[A-Za-z0-9._:-]+$", max_length = 128)]
     pub(crate) session_id: Option<String>,
+    /// `true`: answer as server-sent events — `chunk` events with the text as the model
+    /// produces it, then `done` with this endpoint's usual answer (or `error`).
+    #[serde(default)]
+    pub(crate) stream: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -51,7 +66,7 @@ pub(crate) struct AgentResponse {
         description = "One agent turn: chat, tools, chat."
     ),
     paths(agent, service_kit::api::health),
-    components(schemas(service_kit::error::ErrorBody))
+    components(schemas(service_kit::error::ErrorBody, StreamChunk))
 )]
 pub(crate) struct ApiDoc;
 
@@ -78,23 +93,41 @@ pub fn app(state: AppState) -> Router {
     path = "/agent",
     request_body = AgentRequest,
     responses(
-        (status = 200, description = "The agent's answer", body = AgentResponse),
+        (status = 200, description = "The agent's answer; with `stream: true`, server-sent events: \
+            `chunk` ({\"text\"}) as it is produced, then `done` (this object) or `error` (the error shape)",
+            content(
+                (AgentResponse = "application/json"),
+                (StreamChunk = "text/event-stream"),
+            )
+        ),
         ErrorResponses,
     )
 )]
 async fn agent(
     State(state): State<AppState>,
+    events: EventStream,
     ApiJson(request): ApiJson<AgentRequest>,
-) -> Result<Json<AgentResponse>, ApiError> {
-    let message = MESSAGE.check(&request.message)?;
+) -> Result<Response, ApiError> {
+    let message = MESSAGE.check(&request.message)?.to_owned();
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session = match request.session_id {
         Some(raw) => SessionId::parse(raw)?,
         None => SessionId::from_caller().unwrap_or_else(SessionId::generate),
     };
-    let answer = with_session(&session, state.agent.run(message)).await?;
+    if request.stream {
+        // On its own task, in this request's SERVER span, until the last event (`sse.rs`).
+        return Ok(events.respond(move |relay| async move {
+            let answer = with_session(&session, state.agent.run(&message, Some(&relay))).await?;
+            Ok::<_, ApiError>(AgentResponse {
+                answer,
+                session_id: session.into(),
+            })
+        }));
+    }
+    let answer = with_session(&session, state.agent.run(&message, None)).await?;
     Ok(Json(AgentResponse {
         answer,
         session_id: session.into(),
-    }))
+    })
+    .into_response())
 }

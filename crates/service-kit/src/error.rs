@@ -58,10 +58,16 @@ pub struct ErrorDetail {
 /// Server-error log lines per error code, at most one per this interval.
 pub const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Builds the error response. Server errors are logged here, at most once per code per
-/// [`FAILURE_LOG_INTERVAL`] with a count of the ones held back (each still has its trace);
-/// the caller's mistakes (4xx) are not logged at all.
+/// Builds the error response ([`error_body`]).
 pub fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
+    (status, Json(error_body(status, code, message))).into_response()
+}
+
+/// The error body, for a response or for the `error` event of a stream that already started.
+/// Server errors are logged here, at most once per code per [`FAILURE_LOG_INTERVAL`] with a
+/// count of the ones held back (each still has its trace); the caller's mistakes (4xx) are not
+/// logged at all.
+pub fn error_body(status: StatusCode, code: &'static str, message: String) -> ErrorBody {
     static FAILURES: LazyLock<LogLimit> = LazyLock::new(|| LogLimit::new(FAILURE_LOG_INTERVAL));
     if status.is_server_error()
         && let Some(held_back) = FAILURES.due(code, Instant::now())
@@ -77,13 +83,19 @@ pub fn error_response(status: StatusCode, code: &'static str, message: String) -
             FAILURE_LOG_INTERVAL.as_secs()
         );
     }
-    let body = ErrorBody {
+    ErrorBody {
         error: ErrorDetail {
             code: code.to_owned(),
             message,
         },
-    };
-    (status, Json(body)).into_response()
+    }
+}
+
+/// A failure a service answers with: its HTTP status and stable code, decided in one place per
+/// service (its `ApiError`), so a plain response and a stream's `error` event say the same.
+pub trait ApiFailure: std::fmt::Display {
+    /// The status a plain response gets, and the code both carry.
+    fn status_and_code(&self) -> (StatusCode, &'static str);
 }
 
 /// A request the caller got wrong: always a 4xx.

@@ -8,6 +8,8 @@
 //!   variable, and the list of variables it reads.
 //! - [`serve`]: the HTTP server loop with its limits (header and body read timeouts, a
 //!   connection limit, a drain deadline).
+//! - [`sse`]: a streamed answer as server-sent events (`chunk`… then `done` or `error`), its
+//!   producer on its own task in the request's span, its caller's hang-up and slowness handled.
 //! - [`rate_limit`]: the opt-in request-rate limit in front of the API routes.
 //! - [`upstream`]: a size cap on the bodies of responses from services we call.
 //! - [`lifecycle`]: the steps each `main.rs` strings together — serve until SIGTERM/Ctrl-C and
@@ -26,6 +28,7 @@ pub mod lifecycle;
 mod log_limit;
 pub mod rate_limit;
 pub mod serve;
+pub mod sse;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod upstream;

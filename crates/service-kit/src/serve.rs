@@ -8,6 +8,9 @@
 //!   arrive within it, however slowly it trickles; the JSON extractor answers 408 past it;
 //! - **connection limit**: at most this many connections are open; further ones wait in the
 //!   kernel's accept backlog instead of exhausting file descriptors;
+//! - **stream write timeout**: a streamed answer (`sse.rs`) waits this long for a caller that
+//!   stopped reading, then its connection is cut — the one limit hyper cannot see, because it
+//!   stops asking for the body while the socket is full;
 //! - **drain deadline**: after the shutdown signal, in-flight requests get this long to finish;
 //!   then their connections are cut (their spans end as they are dropped) so the flush that
 //!   follows still fits in the container's stop grace period.
@@ -38,6 +41,8 @@ use tokio::{net::TcpListener, sync::Semaphore, task::JoinSet};
 use tower::{Layer, ServiceExt};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
+use crate::sse::ConnectionControl;
+
 /// The server's address and limits, from the environment (the same variables for both services).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerLimits {
@@ -53,6 +58,11 @@ pub struct ServerLimits {
     /// `HTTP_BODY_READ_TIMEOUT_MS`: the whole request body must arrive within this (408 after).
     #[serde(default = "default_body_read_timeout_ms")]
     pub http_body_read_timeout_ms: u64,
+    /// `HTTP_STREAM_WRITE_TIMEOUT_MS`: how long a streamed answer waits for a caller that has
+    /// stopped reading (with [`crate::sse::BUFFERED_EVENTS`] events queued) before its
+    /// connection is cut.
+    #[serde(default = "default_stream_write_timeout_ms")]
+    pub http_stream_write_timeout_ms: u64,
     /// `HTTP_MAX_CONNECTIONS`: open connections at most; keep it below `ulimit -n`.
     #[serde(default = "default_max_connections")]
     pub http_max_connections: usize,
@@ -73,6 +83,9 @@ fn default_header_read_timeout_ms() -> u64 {
 fn default_body_read_timeout_ms() -> u64 {
     10_000
 }
+fn default_stream_write_timeout_ms() -> u64 {
+    10_000
+}
 fn default_max_connections() -> usize {
     1024
 }
@@ -90,6 +103,10 @@ impl crate::config::EnvConfig for ServerLimits {
             self.http_header_read_timeout_ms,
         )?;
         non_zero("HTTP_BODY_READ_TIMEOUT_MS", self.http_body_read_timeout_ms)?;
+        non_zero(
+            "HTTP_STREAM_WRITE_TIMEOUT_MS",
+            self.http_stream_write_timeout_ms,
+        )?;
         non_zero("HTTP_MAX_CONNECTIONS", self.http_max_connections as u64)?;
         non_zero("SHUTDOWN_TIMEOUT_MS", self.shutdown_timeout_ms)?;
         Ok(self)
@@ -102,6 +119,9 @@ impl ServerLimits {
     }
     fn body_read_timeout(&self) -> Duration {
         Duration::from_millis(self.http_body_read_timeout_ms)
+    }
+    fn stream_write_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_stream_write_timeout_ms)
     }
     fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.shutdown_timeout_ms)
@@ -124,11 +144,9 @@ pub async fn serve(
     limits: &ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> Drained {
-    let service = TowerToHyperService::new(
-        RequestBodyDeadlineLayer::new(limits.body_read_timeout())
-            .layer(app)
-            .map_request(|request: Request<_>| request.map(Body::new)),
-    );
+    let service = RequestBodyDeadlineLayer::new(limits.body_read_timeout())
+        .layer(app)
+        .map_request(|request: Request<_>| request.map(Body::new));
     // HTTP/1.1 only: what every client of these services speaks. (hyper-util's auto builder
     // would add h2c, but it first waits for the client's first bytes with no timeout at all.)
     let mut builder = http1::Builder::new();
@@ -151,11 +169,24 @@ pub async fn serve(
             (stream, _) = axum::serve::Listener::accept(&mut listener) => stream,
             () = &mut shutdown => break,
         };
-        let connection =
-            graceful.watch(builder.serve_connection(TokioIo::new(stream), service.clone()));
+        // Each request on the connection can ask for it to be cut (a stream whose caller
+        // stopped reading: `sse.rs`).
+        let control = ConnectionControl::new(limits.stream_write_timeout());
+        let with_control = control.clone();
+        let service = service.clone().map_request(move |mut request: Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(with_control.clone());
+            request
+        });
+        let connection = graceful.watch(
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
+        );
         connections.spawn(async move {
-            // An error here is the client's (reset, timeout, bad framing): nothing to report.
-            let _ = connection.await;
+            tokio::select! {
+                // An error here is the client's (reset, timeout, bad framing): nothing to report.
+                _ = connection => {}
+                // Dropping the connection closes the socket, whatever is still unsent.
+                () = control.cut_requested() => {}
+            }
             drop(slot);
         });
         while connections.try_join_next().is_some() {}
@@ -192,11 +223,13 @@ mod tests {
         assert_eq!(limits.http_header_read_timeout_ms, 10_000);
         assert_eq!(limits.http_body_read_timeout_ms, 10_000);
         assert_eq!(limits.http_max_connections, 1024);
+        assert_eq!(limits.http_stream_write_timeout_ms, 10_000);
         assert_eq!(limits.shutdown_timeout_ms, 10_000);
         for name in [
             "HTTP_HEADER_READ_TIMEOUT_MS",
             "HTTP_BODY_READ_TIMEOUT_MS",
             "HTTP_MAX_CONNECTIONS",
+            "HTTP_STREAM_WRITE_TIMEOUT_MS",
             "SHUTDOWN_TIMEOUT_MS",
         ] {
             let error = ServerLimits::from_vars(vars(&[(name, "0")]))

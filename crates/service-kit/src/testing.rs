@@ -39,3 +39,36 @@ pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// The events of a server-sent-events body, as `(event, JSON data)` pairs in order; keep-alive
+/// comments are skipped. Panics on data that is not JSON — every event of ours is.
+pub fn sse_events(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut event = "message".to_owned();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(name) = line.strip_prefix("event:") {
+                    event = name.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push(value.strip_prefix(' ').unwrap_or(value));
+                }
+            }
+            (!data.is_empty()).then(|| {
+                let data = data.join("\n");
+                let json = serde_json::from_str(&data)
+                    .unwrap_or_else(|_| panic!("event data is not JSON: {data:?}"));
+                (event, json)
+            })
+        })
+        .collect()
+}
+
+/// The text of the `chunk` events of `events`, joined.
+pub fn streamed_text(events: &[(String, Value)]) -> String {
+    events
+        .iter()
+        .filter(|(event, _)| event == "chunk")
+        .map(|(_, data)| data["text"].as_str().expect("a chunk has text"))
+        .collect()
+}

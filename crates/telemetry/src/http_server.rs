@@ -17,7 +17,7 @@ use crate::{
     http_server_metrics::ServerMetricsLayer,
     propagation::extract_context,
     semconv::{
-        ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
+        AGENT_TRACING_STREAM_OUTCOME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
         SERVER_PORT, URL_PATH, URL_SCHEME, known_method,
     },
 };
@@ -77,6 +77,8 @@ impl<B> MakeSpan<B> for MakeServerSpan {
             { ERROR_TYPE } = Empty,
             { SERVER_ADDRESS } = Empty,
             { SERVER_PORT } = Empty,
+            // Set by a streamed answer (service-kit's `sse.rs`), which has no tracing-opentelemetry.
+            { AGENT_TRACING_STREAM_OUTCOME } = Empty,
         );
         // `server.*` from the Host header, when it is a well-formed authority.
         if let Some(authority) = request

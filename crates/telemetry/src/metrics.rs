@@ -5,7 +5,8 @@
 //! - `http.server.request.duration` (both services, `http_server.rs`) and
 //!   `http.client.request.duration` (the orchestrator's agent calls, `http_client.rs`);
 //! - `gen_ai.client.operation.duration` and `gen_ai.client.token.usage` (each chat call,
-//!   `genai/metrics.rs`);
+//!   `genai/metrics.rs`), and for streamed calls only `gen_ai.client.operation.time_to_first_chunk`
+//!   and `gen_ai.client.operation.time_per_output_chunk`;
 //! - the span pipeline's health, `otel.sdk.*` (registered by `sdk_corrections::Delivery`: the
 //!   SDK does not emit them).
 //!
@@ -31,6 +32,11 @@ const HTTP_DURATION_BUCKETS: &[f64] = &[
 /// `gen_ai.client.operation.duration` buckets, seconds (GenAI semantic conventions).
 const GENAI_DURATION_BUCKETS: &[f64] = &[
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/// `gen_ai.client.operation.time_per_output_chunk` buckets, seconds (GenAI semantic
+/// conventions; `time_to_first_chunk` uses the duration buckets above).
+const GENAI_CHUNK_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 ];
 /// `gen_ai.client.token.usage` buckets, tokens (GenAI semantic conventions).
 const GENAI_TOKEN_BUCKETS: &[f64] = &[
@@ -66,6 +72,8 @@ pub(crate) struct Instruments {
     pub(crate) http_client_duration: Histogram<f64>,
     pub(crate) genai_duration: Histogram<f64>,
     pub(crate) genai_tokens: Histogram<u64>,
+    pub(crate) genai_time_to_first_chunk: Histogram<f64>,
+    pub(crate) genai_time_per_output_chunk: Histogram<f64>,
 }
 
 pub(crate) fn instruments() -> &'static Instruments {
@@ -102,6 +110,16 @@ pub(crate) fn instruments() -> &'static Instruments {
                 .with_description("Number of input and output tokens used.")
                 .with_boundaries(GENAI_TOKEN_BUCKETS.to_vec())
                 .build(),
+            genai_time_to_first_chunk: seconds(
+                semconv::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+                "Time to receive the first chunk of a streamed response.",
+                GENAI_DURATION_BUCKETS,
+            ),
+            genai_time_per_output_chunk: seconds(
+                semconv::GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+                "Time per output chunk after the first, of a streamed response.",
+                GENAI_CHUNK_BUCKETS,
+            ),
         }
     })
 }

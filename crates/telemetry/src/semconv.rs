@@ -36,9 +36,11 @@ from_semconv_crate!(
     GEN_AI_PROVIDER_NAME,
     GEN_AI_REQUEST_MAX_TOKENS,
     GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_STREAM,
     GEN_AI_RESPONSE_FINISH_REASONS,
     GEN_AI_RESPONSE_ID,
     GEN_AI_RESPONSE_MODEL,
+    GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
     GEN_AI_SYSTEM_INSTRUCTIONS,
     GEN_AI_TOOL_CALL_ARGUMENTS,
     GEN_AI_TOOL_CALL_ID,
@@ -54,6 +56,8 @@ from_semconv_crate!(
 );
 from_semconv_crate!(
     metric: GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK,
+    GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
     GEN_AI_CLIENT_TOKEN_USAGE,
 );
 
@@ -69,6 +73,10 @@ pub mod operation {
     /// One run of a workflow (our graph): `invoke_workflow {workflow}`.
     pub const INVOKE_WORKFLOW: &str = "invoke_workflow";
 }
+
+/// How a streamed answer ended, on the SERVER span: `completed`, `failed`, `cancelled` (the
+/// caller hung up) or `client_too_slow` (service-kit's `sse.rs` records it).
+pub const AGENT_TRACING_STREAM_OUTCOME: &str = "agent_tracing.stream.outcome";
 
 /// OpenInference's tool name key: Galileo's minimum-valid tool span table names it.
 pub const TOOL_NAME: &str = "tool.name";

@@ -1,12 +1,18 @@
 //! A deterministic stand-in for a tool-calling model: no keys, no network, the same
 //! [`Completion`] shape as the real API. Like a real model it decides from what it is offered:
-//! the tools' definitions say when it would call them (`Tool::mock_arguments`).
+//! the tools' definitions say when it would call them (`Tool::mock_arguments`). Streamed, it
+//! sends the same reply in the real API's chunk shape: the first chunk after the latency, then
+//! a word (or half a tool call's arguments) every chunk delay.
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::Value;
 
-use super::{Completion, LlmError};
+use super::{
+    Completion, LlmError,
+    stream::{Chunk, Chunks, ToolCallDelta},
+};
 use crate::{
     conversation::{Message, ToolCall},
     tools::Tool,
@@ -17,13 +23,17 @@ use crate::{
 #[derive(Debug)]
 pub(crate) struct MockLlm {
     latency: Duration,
+    chunk_delay: Duration,
 }
 
 impl MockLlm {
     pub(crate) const MODEL: &'static str = "mock-llm";
 
-    pub(crate) fn new(latency: Duration) -> Self {
-        Self { latency }
+    pub(crate) fn new(latency: Duration, chunk_delay: Duration) -> Self {
+        Self {
+            latency,
+            chunk_delay,
+        }
     }
 
     pub(super) async fn chat(
@@ -34,40 +44,100 @@ impl MockLlm {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        let input_tokens = messages.iter().map(|m| word_count(m.text())).sum::<usize>() as i64;
-        let (content, tool_calls) = match messages.last() {
-            Some(Message::Tool { .. }) => (Some(summarise_tool_results(messages)), vec![]),
-            _ => {
-                let question = messages
-                    .iter()
-                    .rev()
-                    .find_map(|m| match m {
-                        Message::User(text) => Some(text.as_str()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                (None, vec![choose_tool(tools, question, messages.len())])
+        Ok(reply(messages, tools))
+    }
+
+    /// The same reply as [`MockLlm::chat`], as the chunks a streaming API sends: each piece of
+    /// text or tool-call arguments after its delay, then the finish reason, then the usage.
+    pub(super) fn chat_stream(&self, messages: &[Message], tools: &[Tool]) -> Chunks {
+        let completion = reply(messages, tools);
+        let mut pieces: Vec<Chunk> = Vec::new();
+        if let Some(text) = &completion.content {
+            pieces.extend(text.split_inclusive(' ').map(|word| Chunk {
+                text: Some(word.to_owned()),
+                ..Chunk::default()
+            }));
+        }
+        for (index, call) in completion.tool_calls.iter().enumerate() {
+            // The arguments in two deltas, the first with the id and name, as the real API
+            // splits them.
+            let arguments = call.arguments.to_string();
+            let half = arguments.floor_char_boundary(arguments.len() / 2);
+            let (head, tail) = arguments.split_at(half);
+            for (first, part) in [(true, head), (false, tail)] {
+                pieces.push(Chunk {
+                    tool_calls: vec![ToolCallDelta {
+                        index: index as u32,
+                        id: first.then(|| call.id.clone()),
+                        name: first.then(|| call.name.clone()),
+                        arguments: part.to_owned(),
+                    }],
+                    ..Chunk::default()
+                });
             }
-        };
-        let output_tokens = match (&content, tool_calls.first()) {
-            (Some(text), _) => word_count(text),
-            (None, Some(call)) => word_count(&call.arguments.to_string()),
-            (None, None) => 0,
-        } as i64;
-        let finish_reason = if tool_calls.is_empty() {
-            "stop"
-        } else {
-            "tool_calls"
-        };
-        Ok(Completion {
-            id: format!("chatcmpl-mock-{}", messages.len()),
-            model: Self::MODEL.to_owned(),
-            content,
-            tool_calls,
-            finish_reason: finish_reason.to_owned(),
-            input_tokens,
-            output_tokens,
-        })
+        }
+        if let Some(first) = pieces.first_mut() {
+            first.id = Some(completion.id.clone());
+            first.model = Some(completion.model.clone());
+        }
+        let delays = std::iter::once(self.latency).chain(std::iter::repeat(self.chunk_delay));
+        let timed: Vec<(Duration, Chunk)> = delays.zip(pieces).collect();
+        let ending = [
+            Chunk {
+                finish_reason: Some(completion.finish_reason.clone()),
+                ..Chunk::default()
+            },
+            Chunk {
+                usage: completion.usage,
+                ..Chunk::default()
+            },
+        ];
+        futures::stream::iter(timed)
+            .then(|(delay, chunk)| async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(chunk)
+            })
+            .chain(futures::stream::iter(ending.map(Ok)))
+            .boxed()
+    }
+}
+
+/// The mock's reply to `messages`: a tool call for a question, an answer from tool results.
+fn reply(messages: &[Message], tools: &[Tool]) -> Completion {
+    let input_tokens = messages.iter().map(|m| word_count(m.text())).sum::<usize>() as i64;
+    let (content, tool_calls) = match messages.last() {
+        Some(Message::Tool { .. }) => (Some(summarise_tool_results(messages)), vec![]),
+        _ => {
+            let question = messages
+                .iter()
+                .rev()
+                .find_map(|m| match m {
+                    Message::User(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            (None, vec![choose_tool(tools, question, messages.len())])
+        }
+    };
+    let output_tokens = match (&content, tool_calls.first()) {
+        (Some(text), _) => word_count(text),
+        (None, Some(call)) => word_count(&call.arguments.to_string()),
+        (None, None) => 0,
+    } as i64;
+    let finish_reason = if tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    Completion {
+        id: format!("chatcmpl-mock-{}", messages.len()),
+        model: MockLlm::MODEL.to_owned(),
+        content,
+        tool_calls,
+        finish_reason: finish_reason.to_owned(),
+        usage: Some((input_tokens, output_tokens)),
     }
 }
 
@@ -149,7 +219,7 @@ mod tests {
 
     #[tokio::test]
     async fn mock_calls_a_tool_then_answers_from_its_result() {
-        let llm = MockLlm::new(Duration::ZERO);
+        let llm = MockLlm::new(Duration::ZERO, Duration::ZERO);
         let tools = crate::tools::all();
         let mut messages = vec![Message::User("Find me a good restaurant".into())];
         let first = llm.chat(&messages, &tools).await.unwrap();
@@ -169,12 +239,12 @@ mod tests {
         let second = llm.chat(&messages, &tools).await.unwrap();
         assert_eq!(second.finish_reason, "stop");
         assert!(second.content.unwrap().contains("Trattoria Roma"));
-        assert!(second.input_tokens > first.input_tokens);
+        assert!(second.usage.unwrap().0 > first.usage.unwrap().0);
     }
 
     #[tokio::test]
     async fn booking_questions_check_availability_with_parsed_arguments() {
-        let llm = MockLlm::new(Duration::ZERO);
+        let llm = MockLlm::new(Duration::ZERO, Duration::ZERO);
         let messages = vec![Message::User(
             "Can you book a table for 4 tomorrow at the sushi place?".into(),
         )];

@@ -4,13 +4,18 @@
 //! keys) and an OpenAI-compatible API through async-openai (`openai.rs`). Both take the same
 //! conversation and tools and return the same [`Completion`], so the agent loop and the span
 //! attributes cannot tell them apart — only `gen_ai.provider.name` and the model say which
-//! one answered.
+//! one answered. Either can stream ([`Llm::chat_stream`]): the same call, its text relayed to
+//! the caller as it arrives, its span open until the last chunk.
 
 mod mock;
 mod openai;
+mod stream;
 
 use std::time::Duration;
 
+use futures::StreamExt;
+use service_kit::sse::Relay;
+use tokio::time::Instant;
 use secrecy::ExposeSecret;
 use telemetry::{
     genai::{ErrorType, GenAiMetrics, GenAiSpan, strings},
@@ -26,6 +31,22 @@ use crate::{
 };
 use mock::MockLlm;
 use openai::OpenAiLlm;
+use stream::Assembler;
+
+/// The most text and tool-call arguments one streamed reply may carry (`LLM_MAX_TOKENS` at 1024
+/// is about 4 KiB); past it the stream is cut with `llm_response_too_large`. The wire itself is
+/// capped at 1 MiB (`openai.rs`), which a chunk-per-token stream reaches first only with far more
+/// chunks than any real reply has.
+const MAX_STREAMED_REPLY_BYTES: usize = 64 * 1024;
+
+/// How long a streamed call may take: between two chunks, and in all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamDeadlines {
+    /// `LLM_STREAM_IDLE_TIMEOUT_MS`: a model that stalls mid-stream is cut after this.
+    pub(crate) idle: Duration,
+    /// `LLM_TIMEOUT_MS`: the whole call, as for a call that does not stream.
+    pub(crate) total: Duration,
+}
 
 /// What one chat call returned.
 #[derive(Debug, Clone)]
@@ -35,8 +56,8 @@ pub(crate) struct Completion {
     pub(crate) content: Option<String>,
     pub(crate) tool_calls: Vec<ToolCall>,
     pub(crate) finish_reason: String,
-    pub(crate) input_tokens: i64,
-    pub(crate) output_tokens: i64,
+    /// `(input, output)` tokens; `None` when the provider did not say.
+    pub(crate) usage: Option<(i64, i64)>,
 }
 
 /// A failed model call. Messages carry statuses and error codes, never request content or the
@@ -57,6 +78,8 @@ pub(crate) enum LlmError {
     Malformed(String),
     #[error("the model API's response is larger than {} KiB", .0 / 1024)]
     TooLarge(usize),
+    #[error("the model API's stream ended before its final chunk")]
+    Truncated,
 }
 
 impl ErrorType for LlmError {
@@ -70,6 +93,7 @@ impl ErrorType for LlmError {
             Self::Api { .. } => "llm_api_error",
             Self::Malformed(_) => "llm_malformed_response",
             Self::TooLarge(_) => "llm_response_too_large",
+            Self::Truncated => "llm_stream_truncated",
         }
     }
 }
@@ -90,9 +114,10 @@ impl Llm {
                 Duration::from_millis(config.llm_timeout_ms),
                 config.llm_max_tokens,
             ))),
-            _ => Self::Mock(MockLlm::new(Duration::from_millis(
-                config.mock_llm_latency_ms,
-            ))),
+            _ => Self::Mock(MockLlm::new(
+                Duration::from_millis(config.mock_llm_latency_ms),
+                Duration::from_millis(config.mock_llm_chunk_delay_ms),
+            )),
         }
     }
 
@@ -119,6 +144,71 @@ impl Llm {
         messages: &[Message],
         tools: &[Tool],
     ) -> Result<Completion, LlmError> {
+        let span = self.chat_span(messages, tools);
+        let metrics = GenAiMetrics::start(operation::CHAT, self.provider(), self.model());
+        let result = match self {
+            Self::Mock(llm) => span.run(llm.chat(messages, tools)).await,
+            Self::OpenAi(llm) => span.run(llm.chat(messages, tools)).await,
+        };
+        let completion = metrics.finish(result, |c| (c.model.as_str(), c.usage))?;
+        record_completion(&span, &completion);
+        Ok(completion)
+    }
+
+    /// The same call, streamed: each piece of text goes to `relay` as it arrives, and the span
+    /// stays open until the last chunk, with `gen_ai.request.stream`, the time to the first
+    /// chunk, and what the final chunks said (finish reason, usage). A stream cut before its
+    /// finish reason — by the model, a deadline, the size cap, or the caller hanging up (this
+    /// future dropped mid-`await`) — leaves finish reason `error`.
+    pub(crate) async fn chat_stream(
+        &self,
+        messages: &[Message],
+        tools: &[Tool],
+        deadlines: StreamDeadlines,
+        relay: &Relay,
+    ) -> Result<Completion, LlmError> {
+        let span = self
+            .chat_span(messages, tools)
+            .with(semconv::GEN_AI_REQUEST_STREAM, true);
+        let stream_end = span.stream_end();
+        let mut metrics = GenAiMetrics::start(operation::CHAT, self.provider(), self.model());
+        let read = async {
+            let started = Instant::now();
+            let mut chunks = match self {
+                Self::Mock(llm) => llm.chat_stream(messages, tools),
+                Self::OpenAi(llm) => llm.chat_stream(messages, tools).await?,
+            };
+            let mut reply = Assembler::new(MAX_STREAMED_REPLY_BYTES);
+            let end = started + deadlines.total;
+            loop {
+                let due = (Instant::now() + deadlines.idle).min(end);
+                let next = tokio::time::timeout_at(due, chunks.next()).await;
+                let Some(chunk) = next.map_err(|_| LlmError::Timeout(deadlines.total))? else {
+                    break;
+                };
+                let chunk = chunk?;
+                if let Some(first) = metrics.chunk() {
+                    span.record(
+                        semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                        first.as_secs_f64(),
+                    );
+                }
+                if let Some(text) = reply.push(chunk)? {
+                    relay.text(&text).await;
+                }
+            }
+            reply.finish()
+        };
+        let result = span.run(read).await;
+        let completion = metrics.finish(result, |c| (c.model.as_str(), c.usage))?;
+        record_completion(&span, &completion);
+        stream_end.finished();
+        Ok(completion)
+    }
+
+    /// The `chat {model}` span, with the request's attributes and (behind the capture switch)
+    /// its messages.
+    fn chat_span(&self, messages: &[Message], tools: &[Tool]) -> GenAiSpan {
         let span = match self {
             Self::Mock(_) => GenAiSpan::internal(operation::CHAT, self.model()),
             Self::OpenAi(llm) => GenAiSpan::client(operation::CHAT, self.model())
@@ -144,35 +234,31 @@ impl Llm {
                 (semconv::GEN_AI_TOOL_DEFINITIONS, definitions_json(tools)),
             ]
         });
-        let metrics = GenAiMetrics::start(operation::CHAT, self.provider(), self.model());
-        let result = match self {
-            Self::Mock(llm) => span.run(llm.chat(messages, tools)).await,
-            Self::OpenAi(llm) => span.run(llm.chat(messages, tools)).await,
-        };
-        let completion = metrics.finish(result, |c| {
-            (c.model.as_str(), c.input_tokens, c.output_tokens)
-        })?;
-        span.record(semconv::GEN_AI_RESPONSE_ID, completion.id.clone());
-        span.record(semconv::GEN_AI_RESPONSE_MODEL, completion.model.clone());
-        span.record(
-            semconv::GEN_AI_RESPONSE_FINISH_REASONS,
-            strings([completion.finish_reason.clone()]),
-        );
-        span.record(semconv::GEN_AI_USAGE_INPUT_TOKENS, completion.input_tokens);
-        span.record(
-            semconv::GEN_AI_USAGE_OUTPUT_TOKENS,
-            completion.output_tokens,
-        );
-        span.content(|| {
-            vec![(
-                semconv::GEN_AI_OUTPUT_MESSAGES,
-                output_messages_json(
-                    completion.content.as_deref(),
-                    &completion.tool_calls,
-                    &completion.finish_reason,
-                ),
-            )]
-        });
-        Ok(completion)
+        span
     }
+}
+
+/// What the model answered, on its span — the same for a streamed call (its reassembled reply)
+/// as for one that was not.
+fn record_completion(span: &GenAiSpan, completion: &Completion) {
+    span.record(semconv::GEN_AI_RESPONSE_ID, completion.id.clone());
+    span.record(semconv::GEN_AI_RESPONSE_MODEL, completion.model.clone());
+    span.record(
+        semconv::GEN_AI_RESPONSE_FINISH_REASONS,
+        strings([completion.finish_reason.clone()]),
+    );
+    if let Some((input, output)) = completion.usage {
+        span.record(semconv::GEN_AI_USAGE_INPUT_TOKENS, input);
+        span.record(semconv::GEN_AI_USAGE_OUTPUT_TOKENS, output);
+    }
+    span.content(|| {
+        vec![(
+            semconv::GEN_AI_OUTPUT_MESSAGES,
+            output_messages_json(
+                completion.content.as_deref(),
+                &completion.tool_calls,
+                &completion.finish_reason,
+            ),
+        )]
+    });
 }

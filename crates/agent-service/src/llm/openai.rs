@@ -13,14 +13,19 @@ use async_openai::{
         ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
         ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
         ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
-        ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
-        CreateChatCompletionRequest, CreateChatCompletionResponse, FunctionCall, FunctionObject,
+        ChatCompletionRequestUserMessageContent, ChatCompletionStreamOptions, ChatCompletionTool,
+        ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionResponse,
+        CreateChatCompletionStreamResponse, FunctionCall, FunctionObject,
     },
 };
+use futures::StreamExt;
 use serde_json::Value;
 use tower::Layer;
 
-use super::{Completion, LlmError};
+use super::{
+    Completion, LlmError,
+    stream::{Chunk, Chunks, ToolCallDelta},
+};
 use crate::{
     conversation::{Message, ToolCall},
     tools::Tool,
@@ -96,25 +101,107 @@ impl OpenAiLlm {
         }
     }
 
-    pub(super) async fn chat(
-        &self,
-        messages: &[Message],
-        tools: &[Tool],
-    ) -> Result<Completion, LlmError> {
-        let request = CreateChatCompletionRequest {
+    fn request(&self, messages: &[Message], tools: &[Tool]) -> CreateChatCompletionRequest {
+        CreateChatCompletionRequest {
             model: self.model.clone(),
             messages: messages.iter().map(to_openai_message).collect(),
             tools: Some(tools.iter().map(to_openai_tool).collect()),
             // One call can never cost more than this many output tokens.
             max_completion_tokens: Some(self.max_tokens),
             ..Default::default()
-        };
+        }
+    }
+
+    pub(super) async fn chat(
+        &self,
+        messages: &[Message],
+        tools: &[Tool],
+    ) -> Result<Completion, LlmError> {
+        let request = self.request(messages, tools);
         let response = tokio::time::timeout(self.timeout, self.client.chat().create(request))
             .await
             .map_err(|_| LlmError::Timeout(self.timeout))?
             .map_err(|e| from_openai_error(e, self.timeout))?;
         from_openai_response(response)
     }
+}
+
+impl OpenAiLlm {
+    /// The streamed call: the response's headers within the timeout, then its chunks (the
+    /// caller bounds the time between them and in all). `include_usage` asks for the final
+    /// usage chunk, which a stream cut early never delivers.
+    pub(super) async fn chat_stream(
+        &self,
+        messages: &[Message],
+        tools: &[Tool],
+    ) -> Result<Chunks, LlmError> {
+        let request = CreateChatCompletionRequest {
+            stream_options: Some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                include_obfuscation: None,
+            }),
+            ..self.request(messages, tools)
+        };
+        let stream = tokio::time::timeout(self.timeout, self.client.chat().create_stream(request))
+            .await
+            .map_err(|_| LlmError::Timeout(self.timeout))?
+            .map_err(|e| from_openai_error(e, self.timeout))?;
+        let timeout = self.timeout;
+        Ok(stream
+            .map(move |chunk| {
+                chunk
+                    .map(from_openai_chunk)
+                    .map_err(|e| from_openai_error(e, timeout))
+            })
+            .boxed())
+    }
+}
+
+fn from_openai_chunk(chunk: CreateChatCompletionStreamResponse) -> Chunk {
+    let choice = chunk.choices.into_iter().next();
+    let (text, tool_calls, finish_reason) = match choice {
+        None => (None, vec![], None),
+        Some(choice) => (
+            choice.delta.content,
+            choice
+                .delta
+                .tool_calls
+                .unwrap_or_default()
+                .into_iter()
+                .map(|call| {
+                    let function = call.function.unwrap_or_default();
+                    ToolCallDelta {
+                        index: call.index,
+                        id: call.id,
+                        name: function.name,
+                        arguments: function.arguments.unwrap_or_default(),
+                    }
+                })
+                .collect(),
+            choice.finish_reason.map(finish_reason_str),
+        ),
+    };
+    Chunk {
+        id: Some(chunk.id),
+        model: Some(chunk.model),
+        text,
+        tool_calls,
+        finish_reason,
+        usage: chunk.usage.map(|usage| {
+            (
+                i64::from(usage.prompt_tokens),
+                i64::from(usage.completion_tokens),
+            )
+        }),
+    }
+}
+
+/// The provider's finish reason as it spells it (`stop`, `tool_calls`, `length`, …).
+fn finish_reason_str(reason: async_openai::types::chat::FinishReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn to_openai_message(message: &Message) -> ChatCompletionRequestMessage {
@@ -197,18 +284,19 @@ fn from_openai_response(response: CreateChatCompletionResponse) -> Result<Comple
         .collect();
     let finish_reason = choice
         .finish_reason
-        .and_then(|reason| serde_json::to_value(reason).ok())
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".to_owned());
-    let usage = response.usage.unwrap_or_default();
+        .map_or_else(|| "unknown".to_owned(), finish_reason_str);
     Ok(Completion {
         id: response.id,
         model: response.model,
         content: choice.message.content,
         tool_calls,
         finish_reason,
-        input_tokens: i64::from(usage.prompt_tokens),
-        output_tokens: i64::from(usage.completion_tokens),
+        usage: response.usage.map(|usage| {
+            (
+                i64::from(usage.prompt_tokens),
+                i64::from(usage.completion_tokens),
+            )
+        }),
     })
 }
 
@@ -244,8 +332,8 @@ fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration)
             e.line(),
             e.column()
         )),
-        // Other variants may format request details: keep the kind only.
-        OpenAIError::StreamError(_) => LlmError::Malformed("stream error".to_owned()),
+        // The stream broke off (the connection closed mid-event, or the wire-size cap cut it).
+        OpenAIError::StreamError(_) => LlmError::Truncated,
         OpenAIError::InvalidArgument(_) => {
             LlmError::Malformed("invalid request argument".to_owned())
         }

@@ -25,4 +25,4 @@ pub use session::{
     InvalidSessionId, MAX_SESSION_ID_CHARS, SESSION_BAGGAGE_KEY, SessionId, session_attributes,
     with_session,
 };
-pub use span::{ErrorType, GenAiSpan, strings};
+pub use span::{ErrorType, GenAiSpan, StreamEnd, strings};

@@ -89,6 +89,41 @@ impl GenAiSpan {
     }
 }
 
+impl GenAiSpan {
+    /// For a streamed response: until [`StreamEnd::finished`] is called, dropping the guard
+    /// records finish reason `error` — the GenAI conventions' value for a stream that ended
+    /// before its final event. It is dropped with the future that holds it, so a caller that
+    /// hangs up (the future is dropped mid-`await`, no code after it runs) still leaves the span
+    /// saying the response was cut, and the span itself ends as it drops.
+    pub fn stream_end(&self) -> StreamEnd {
+        StreamEnd {
+            span: Some(self.clone()),
+        }
+    }
+}
+
+/// See [`GenAiSpan::stream_end`].
+#[derive(Debug)]
+#[must_use = "hold it for as long as the stream is read"]
+pub struct StreamEnd {
+    span: Option<GenAiSpan>,
+}
+
+impl StreamEnd {
+    /// The stream delivered its final event: the finish reasons recorded from it stand.
+    pub fn finished(mut self) {
+        self.span = None;
+    }
+}
+
+impl Drop for StreamEnd {
+    fn drop(&mut self) {
+        if let Some(span) = self.span.take() {
+            span.record(semconv::GEN_AI_RESPONSE_FINISH_REASONS, strings(["error"]));
+        }
+    }
+}
+
 /// A string-array attribute value (`gen_ai.response.finish_reasons`, `graph.path`).
 pub fn strings<S: Into<StringValue>>(items: impl IntoIterator<Item = S>) -> Value {
     Value::Array(items.into_iter().map(Into::into).collect::<Vec<_>>().into())
