@@ -57,7 +57,10 @@ fn has_server_span(spans: &[SpanData]) -> bool {
 async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_chunk() {
     init_in_memory();
     let trace_id = "5bf92f3577b34da6a3ce929d0e0e4701";
-    let app = app_with(&[("MOCK_LLM_LATENCY_MS", "0"), ("MOCK_LLM_CHUNK_DELAY_MS", "1")]);
+    let app = app_with(&[
+        ("MOCK_LLM_LATENCY_MS", "0"),
+        ("MOCK_LLM_CHUNK_DELAY_MS", "1"),
+    ]);
     let response = app
         .oneshot(request(
             trace_id,
@@ -66,7 +69,10 @@ async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_c
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let events = sse_events(std::str::from_utf8(&body).unwrap());
 
@@ -76,11 +82,18 @@ async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_c
     assert_eq!(last, "done", "{events:?}");
     assert_eq!(done["sessionId"], "s-1");
     assert!(done["answer"].as_str().unwrap().contains("Trattoria Roma"));
-    assert_eq!(streamed_text(&events), done["answer"], "the pieces are the answer");
+    assert_eq!(
+        streamed_text(&events),
+        done["answer"],
+        "the pieces are the answer"
+    );
 
     let spans = spans_when(trace_id, has_server_span).await;
     let server = span_named(&spans, "POST /agent");
-    assert_eq!(attribute(server, "agent_tracing.stream.outcome").unwrap(), "completed");
+    assert_eq!(
+        attribute(server, "agent_tracing.stream.outcome").unwrap(),
+        "completed"
+    );
     assert_eq!(server.status, Status::Unset);
     let chats: Vec<_> = spans.iter().filter(|s| s.name == "chat mock-llm").collect();
     assert_eq!(chats.len(), 2, "chat → tool → chat, both streamed");
@@ -90,7 +103,7 @@ async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_c
             .unwrap()
             .parse()
             .unwrap();
-        assert!(first >= 0.0 && first < 5.0, "{first}");
+        assert!((0.0..5.0).contains(&first), "{first}");
         assert_eq!(
             attribute(chat, "gen_ai.response.finish_reasons").unwrap(),
             format!("[\"{reason}\"]")
@@ -100,7 +113,10 @@ async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_c
         assert!(chat.end_time > chat.start_time);
     }
     let tool = span_named(&spans, "execute_tool web_search");
-    assert!(tool.start_time >= chats[0].end_time, "the tool ran once the call was assembled");
+    assert!(
+        tool.start_time >= chats[0].end_time,
+        "the tool ran once the call was assembled"
+    );
     // The final chat span ended after its last piece was relayed, inside the server span.
     assert!(chats[1].end_time <= server.end_time);
 }
@@ -110,7 +126,10 @@ async fn a_caller_that_hangs_up_mid_stream_stops_the_turn_and_every_span_still_e
     init_in_memory();
     let trace_id = "5bf92f3577b34da6a3ce929d0e0e4702";
     // Slow pieces, so the caller is surely gone before the answer is.
-    let app = app_with(&[("MOCK_LLM_LATENCY_MS", "0"), ("MOCK_LLM_CHUNK_DELAY_MS", "200")]);
+    let app = app_with(&[
+        ("MOCK_LLM_LATENCY_MS", "0"),
+        ("MOCK_LLM_CHUNK_DELAY_MS", "200"),
+    ]);
     let response = app
         .oneshot(request(
             trace_id,
@@ -131,19 +150,34 @@ async fn a_caller_that_hangs_up_mid_stream_stops_the_turn_and_every_span_still_e
 
     let spans = spans_when(trace_id, has_server_span).await;
     let server = span_named(&spans, "POST /agent");
-    assert_eq!(attribute(server, "agent_tracing.stream.outcome").unwrap(), "cancelled");
-    assert_eq!(server.status, Status::Unset, "a caller's hang-up is not a server error");
+    assert_eq!(
+        attribute(server, "agent_tracing.stream.outcome").unwrap(),
+        "cancelled"
+    );
+    assert_eq!(
+        server.status,
+        Status::Unset,
+        "a caller's hang-up is not a server error"
+    );
     // Every span of the turn ended (the exporter only has ended spans), the cut one says so.
     let agent = span_named(&spans, "invoke_agent restaurant-assistant");
     let chats: Vec<_> = spans.iter().filter(|s| s.name == "chat mock-llm").collect();
-    assert_eq!(chats.len(), 2, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(
+        chats.len(),
+        2,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     let cut = chats[1];
     assert_eq!(
         attribute(cut, "gen_ai.response.finish_reasons").unwrap(),
         "[\"error\"]"
     );
     assert_eq!(cut.status, Status::Unset);
-    assert!(attribute(cut, "gen_ai.usage.output_tokens").is_none(), "no usage was sent");
+    assert!(
+        attribute(cut, "gen_ai.usage.output_tokens").is_none(),
+        "no usage was sent"
+    );
     assert!(cut.end_time <= agent.end_time);
     // Generation stopped: the cut call ended well before its remaining pieces would have.
     let streamed_for = cut.end_time.duration_since(cut.start_time).unwrap();
@@ -177,7 +211,10 @@ async fn a_model_that_stalls_mid_stream_is_cut_at_the_idle_deadline_with_an_erro
 
     let spans = spans_when(trace_id, has_server_span).await;
     let server = span_named(&spans, "POST /agent");
-    assert_eq!(attribute(server, "agent_tracing.stream.outcome").unwrap(), "failed");
+    assert_eq!(
+        attribute(server, "agent_tracing.stream.outcome").unwrap(),
+        "failed"
+    );
     assert!(matches!(server.status, Status::Error { .. }));
     assert_eq!(attribute(server, "error.type").unwrap(), "llm_timeout");
     let chat = spans

@@ -1,14 +1,21 @@
 //! The call that crosses the service boundary. The client comes from
 //! `telemetry::traced_client`: every request gets a CLIENT span, and that span's context goes
 //! out as `traceparent` (plus the session in `baggage`) through `telemetry::inject_context`.
+//! A streamed call relays each `chunk` event of the agent's answer as it arrives.
 
 use std::time::Duration;
 
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::StreamExt;
 use reqwest_middleware::ClientWithMiddleware;
 use reqwest_retry::{
     Jitter, RetryTransientMiddleware, Retryable, RetryableStrategy, policies::ExponentialBackoff,
 };
 use serde::{Deserialize, Serialize};
+use service_kit::{
+    error::{ErrorBody, upstream_code},
+    sse::Relay,
+};
 use telemetry::{ClientBuilder, genai::SessionId};
 
 use crate::error::AgentCallError;
@@ -19,11 +26,21 @@ use crate::error::AgentCallError;
 struct AgentRequest<'a> {
     message: &'a str,
     session_id: &'a str,
+    /// Sent only when true: a plain call's body is exactly the original's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
 }
 
+/// The answer (and a stream's `done` event).
 #[derive(Debug, Deserialize)]
 struct AgentResponse {
     answer: String,
+}
+
+/// A stream's `chunk` event.
+#[derive(Debug, Deserialize)]
+struct AgentChunk {
+    text: String,
 }
 
 /// Connect retries wait 200 ms, 400 ms, 800 ms, then 1 s each: with the default 6 retries the
@@ -81,6 +98,58 @@ impl AgentClient {
         message: &str,
         session: &SessionId,
     ) -> Result<String, AgentCallError> {
+        let response = self.send(message, session, false).await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.body_error(&error))?;
+        Ok(parse::<AgentResponse>(&body)?.answer)
+    }
+
+    /// Asks for a streamed answer: each `chunk` goes to `relay` as it arrives; returns the
+    /// `done` event's answer. The CLIENT span ends with the response's headers (the HTTP
+    /// conventions allow it); the node span around this call lasts to the last event.
+    pub(crate) async fn ask_stream(
+        &self,
+        message: &str,
+        session: &SessionId,
+        relay: &Relay,
+    ) -> Result<String, AgentCallError> {
+        let response = self.send(message, session, true).await?;
+        let mut events = response.bytes_stream().eventsource();
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|error| match error {
+                EventStreamError::Transport(error) => self.body_error(&error),
+                EventStreamError::Utf8(_) | EventStreamError::Parser(_) => {
+                    AgentCallError::InvalidResponse
+                }
+            })?;
+            match event.event.as_str() {
+                "chunk" => {
+                    relay
+                        .text(&parse::<AgentChunk>(event.data.as_bytes())?.text)
+                        .await
+                }
+                "done" => return Ok(parse::<AgentResponse>(event.data.as_bytes())?.answer),
+                "error" => {
+                    let body = parse::<ErrorBody>(event.data.as_bytes())?;
+                    return Err(AgentCallError::StreamFailed(upstream_code(Some(
+                        body.error.code,
+                    ))));
+                }
+                _ => {}
+            }
+        }
+        Err(AgentCallError::Truncated)
+    }
+
+    /// The call itself, up to a successful status; the body is capped.
+    async fn send(
+        &self,
+        message: &str,
+        session: &SessionId,
+        stream: bool,
+    ) -> Result<reqwest::Response, AgentCallError> {
         let response = self
             .http
             .post(self.url.clone())
@@ -88,6 +157,7 @@ impl AgentClient {
             .json(&AgentRequest {
                 message,
                 session_id: session.as_str(),
+                stream,
             })
             // Propagation out: inside the CLIENT span of this call, `telemetry::inject_context`
             // writes `traceparent` (and the session's `baggage`) into the request's headers.
@@ -98,25 +168,30 @@ impl AgentClient {
         if !status.is_success() {
             return Err(AgentCallError::Status(status.as_u16()));
         }
-        let body = service_kit::upstream::limit_body(response, MAX_AGENT_RESPONSE_BYTES)
-            .bytes()
-            .await
-            .map_err(|error| {
-                if service_kit::upstream::is_too_large(&error) {
-                    AgentCallError::TooLarge(MAX_AGENT_RESPONSE_BYTES)
-                } else if error.is_timeout() {
-                    AgentCallError::Timeout(self.timeout)
-                } else {
-                    AgentCallError::InvalidResponse
-                }
-            })?;
-        let body: AgentResponse = serde_json::from_slice(&body).map_err(|error| {
-            // The detail is for the operator (log line and span event), not the caller.
-            tracing::warn!(error.message = %error, "the agent's response is not an /agent answer");
-            AgentCallError::InvalidResponse
-        })?;
-        Ok(body.answer)
+        Ok(service_kit::upstream::limit_body(
+            response,
+            MAX_AGENT_RESPONSE_BYTES,
+        ))
     }
+
+    fn body_error(&self, error: &reqwest::Error) -> AgentCallError {
+        if service_kit::upstream::is_too_large(error) {
+            AgentCallError::TooLarge(MAX_AGENT_RESPONSE_BYTES)
+        } else if error.is_timeout() {
+            AgentCallError::Timeout(self.timeout)
+        } else {
+            AgentCallError::InvalidResponse
+        }
+    }
+}
+
+/// One JSON body or event of the agent's.
+fn parse<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T, AgentCallError> {
+    serde_json::from_slice(json).map_err(|error| {
+        // The detail is for the operator (log line and span event), not the caller.
+        tracing::warn!(error.message = %error, "the agent's response is not an /agent answer");
+        AgentCallError::InvalidResponse
+    })
 }
 
 /// The retry policy: only a request that never reached the agent (connection refused, DNS,

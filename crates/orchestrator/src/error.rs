@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use graph::GraphError;
-use service_kit::error::{BadRequest, error_response};
+use service_kit::error::{ApiFailure, BadRequest, error_response};
 use telemetry::genai::{ErrorType, InvalidSessionId};
 
 /// A failed call to the agent service.
@@ -25,6 +25,10 @@ pub(crate) enum AgentCallError {
     InvalidResponse,
     #[error("the agent service's response is larger than {} KiB", .0 / 1024)]
     TooLarge(usize),
+    #[error("the agent service's stream failed: {0}")]
+    StreamFailed(String),
+    #[error("the agent service's stream ended before its final event")]
+    Truncated,
 }
 
 impl AgentCallError {
@@ -44,6 +48,8 @@ impl ErrorType for AgentCallError {
             Self::Status(_) => "agent_error_status",
             Self::InvalidResponse => "agent_invalid_response",
             Self::TooLarge(_) => "agent_response_too_large",
+            Self::StreamFailed(_) => "agent_stream_failed",
+            Self::Truncated => "agent_stream_truncated",
         }
     }
 }
@@ -71,9 +77,9 @@ pub(crate) enum ApiError {
     Workflow(#[from] GraphError<AgentCallError>),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
+impl ApiFailure for ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
             Self::BadRequest(bad) => (bad.status, bad.code),
             Self::Session(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_session_id"),
             Self::Workflow(GraphError::Node { source, .. }) => match source {
@@ -86,10 +92,19 @@ impl IntoResponse for ApiError {
                 AgentCallError::TooLarge(_) => {
                     (StatusCode::BAD_GATEWAY, "agent_response_too_large")
                 }
+                // What a plain call answers when the agent fails: it failed after streaming.
+                AgentCallError::StreamFailed(_) => (StatusCode::BAD_GATEWAY, "agent_error"),
+                AgentCallError::Truncated => (StatusCode::BAD_GATEWAY, "agent_stream_truncated"),
             },
             // A graph that loops or routes nowhere is our bug, not the caller's or the agent's.
             Self::Workflow(_) => (StatusCode::INTERNAL_SERVER_ERROR, "workflow_error"),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
         error_response(status, code, self.to_string())
     }
 }

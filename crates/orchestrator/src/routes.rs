@@ -1,8 +1,20 @@
-//! The HTTP surface: `POST /ask`, `GET /health`, and the layers around them.
+//! The HTTP surface: `POST /ask`, `GET /health`, and the layers around them. With
+//! `"stream": true` the answer comes as server-sent events (`service_kit::sse`), ending with the
+//! same object as `done`.
 
-use axum::{Json, Router, extract::State, routing::post};
+use axum::{
+    Json, Router,
+    extract::State,
+    response::{IntoResponse, Response},
+    routing::post,
+};
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiJson, api::ErrorResponses, fields::TextField};
+use service_kit::{
+    ApiJson,
+    api::ErrorResponses,
+    fields::TextField,
+    sse::{EventStream, Relay, schema::StreamChunk},
+};
 use telemetry::genai::{SessionId, record_io, with_session};
 use tower::util::option_layer;
 use utoipa::{OpenApi, ToSchema};
@@ -33,6 +45,10 @@ pub(crate) struct AskRequest {
     #[serde(default)]
     #[schema(min_length = 1, pattern = r"^[A-Za-z0-9._:-]+$", max_length = 128)]
     pub(crate) session_id: Option<String>,
+    /// `true`: answer as server-sent events — `chunk` events with the text as it is produced,
+    /// then `done` with this endpoint's usual answer (or `error`).
+    #[serde(default)]
+    pub(crate) stream: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -54,7 +70,7 @@ pub(crate) struct AskResponse {
         description = "Runs a question through the agent graph."
     ),
     paths(ask, service_kit::api::health),
-    components(schemas(service_kit::error::ErrorBody))
+    components(schemas(service_kit::error::ErrorBody, StreamChunk))
 )]
 pub(crate) struct ApiDoc;
 
@@ -81,33 +97,55 @@ pub fn app(state: AppState) -> Router {
     path = "/ask",
     request_body = AskRequest,
     responses(
-        (status = 200, description = "The answer", body = AskResponse),
+        (status = 200, description = "The answer; with `stream: true`, server-sent events: \
+            `chunk` ({\"text\"}) as it is produced, then `done` (this object) or `error` (the error shape)",
+            content(
+                (AskResponse = "application/json"),
+                (StreamChunk = "text/event-stream"),
+            )
+        ),
         ErrorResponses,
     )
 )]
 async fn ask(
     State(state): State<AppState>,
+    events: EventStream,
     ApiJson(request): ApiJson<AskRequest>,
-) -> Result<Json<AskResponse>, ApiError> {
-    let question = QUESTION.check(&request.question)?;
+) -> Result<Response, ApiError> {
+    let question = QUESTION.check(&request.question)?.to_owned();
     // The body's id; else the caller's (`session.id` in its baggage), if valid; else a new one.
     let session = match request.session_id {
         Some(raw) => SessionId::parse(raw)?,
         None => SessionId::from_caller().unwrap_or_else(SessionId::generate),
     };
+    if request.stream {
+        // On its own task, in this request's SERVER span, until the last event (`sse.rs`).
+        return Ok(events.respond(move |relay| answer(state, question, session, Some(relay))));
+    }
+    Ok(Json(answer(state, question, session, None).await?).into_response())
+}
+
+/// Runs the graph; with a `relay`, its nodes stream the answer's text as it comes.
+async fn answer(
+    state: AppState,
+    question: String,
+    session: SessionId,
+    relay: Option<Relay>,
+) -> Result<AskResponse, ApiError> {
     let initial = AskState {
-        question: question.to_owned(),
+        question: question.clone(),
         session: session.clone(),
         agent_answer: None,
         answer: None,
+        relay,
     };
     let done = with_session(&session, state.graph.run(initial)).await?;
     let answer = done.answer.unwrap_or_default();
     // The root span shows the question and the answer, so the trace reads from the top.
-    record_io(&tracing::Span::current(), question, &answer);
-    Ok(Json(AskResponse {
+    record_io(&tracing::Span::current(), &question, &answer);
+    Ok(AskResponse {
         answer,
         session_id: session.into(),
         trace_id: telemetry::current_trace_id(),
-    }))
+    })
 }

@@ -39,6 +39,25 @@ pub fn caused_by<E: std::error::Error + 'static>(
     find_cause::<E>(error).is_some()
 }
 
+/// An upstream's error code (the model provider's, the agent's), kept only if it looks like
+/// one (`invalid_api_key`, `llm_timeout`): it is their text, and it reaches our logs and error
+/// bodies, where a newline or markup in it could forge a line.
+pub fn upstream_code(code: Option<String>) -> String {
+    match code {
+        Some(code)
+            if !code.is_empty()
+                && code.len() <= 64
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
+        {
+            code
+        }
+        Some(_) => "unrecognised_code".to_owned(),
+        None => "unknown".to_owned(),
+    }
+}
+
 /// The one error shape: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
@@ -133,5 +152,22 @@ impl BadRequest {
 impl IntoResponse for BadRequest {
     fn into_response(self) -> Response {
         error_response(self.status, self.code, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_codes_are_kept_only_when_they_look_like_codes() {
+        assert_eq!(
+            upstream_code(Some("invalid_api_key".into())),
+            "invalid_api_key"
+        );
+        assert_eq!(upstream_code(None), "unknown");
+        for forged in ["x\nERROR forged line", "<b>", "", &"a".repeat(65)] {
+            assert_eq!(upstream_code(Some(forged.to_owned())), "unrecognised_code");
+        }
     }
 }

@@ -173,10 +173,13 @@ pub async fn serve(
         // stopped reading: `sse.rs`).
         let control = ConnectionControl::new(limits.stream_write_timeout());
         let with_control = control.clone();
-        let service = service.clone().map_request(move |mut request: Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(with_control.clone());
-            request
-        });
+        let service =
+            service
+                .clone()
+                .map_request(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(with_control.clone());
+                    request
+                });
         let connection = graceful.watch(
             builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
         );

@@ -187,7 +187,9 @@ impl EventStream {
         };
         tokio::spawn(task.instrument(span));
         let stream = futures::stream::poll_fn(move |cx| {
-            receiver.poll_recv(cx).map(|event| event.map(Ok::<_, Infallible>))
+            receiver
+                .poll_recv(cx)
+                .map(|event| event.map(Ok::<_, Infallible>))
         });
         Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
@@ -217,9 +219,7 @@ async fn finish<T: Serialize, E: ApiFailure>(relay: &Relay, result: Result<T, E>
             )
         }
     };
-    relay
-        .send(event.expect("the final event serialises"))
-        .await;
+    relay.send(event.expect("the final event serialises")).await;
     outcome
 }
 

@@ -17,8 +17,8 @@ use crate::{
     http_server_metrics::ServerMetricsLayer,
     propagation::extract_context,
     semconv::{
-        AGENT_TRACING_STREAM_OUTCOME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, SERVER_ADDRESS,
-        SERVER_PORT, URL_PATH, URL_SCHEME, known_method,
+        AGENT_TRACING_STREAM_OUTCOME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE,
+        HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME, known_method,
     },
 };
 

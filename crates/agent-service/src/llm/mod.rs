@@ -14,13 +14,13 @@ mod stream;
 use std::time::Duration;
 
 use futures::StreamExt;
-use service_kit::sse::Relay;
-use tokio::time::Instant;
 use secrecy::ExposeSecret;
+use service_kit::sse::Relay;
 use telemetry::{
     genai::{ErrorType, GenAiMetrics, GenAiSpan, strings},
     semconv::{self, operation},
 };
+use tokio::time::Instant;
 
 use crate::{
     Config,

@@ -20,6 +20,7 @@ use async_openai::{
 };
 use futures::StreamExt;
 use serde_json::Value;
+use service_kit::error::upstream_code;
 use tower::Layer;
 
 use super::{
@@ -318,7 +319,7 @@ fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration)
         },
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
-            let code = provider_code(api.api_error.code.or(api.api_error.r#type));
+            let code = upstream_code(api.api_error.code.or(api.api_error.r#type));
             match status {
                 401 | 403 => LlmError::Unauthorized { status, code },
                 429 => LlmError::RateLimited { code },
@@ -338,41 +339,5 @@ fn from_openai_error(error: async_openai::error::OpenAIError, timeout: Duration)
             LlmError::Malformed("invalid request argument".to_owned())
         }
         _ => LlmError::Malformed("unexpected client error".to_owned()),
-    }
-}
-
-/// The provider's error code, kept only if it looks like one (`invalid_api_key`,
-/// `rate_limit_exceeded`): it is the provider's text, and it reaches our logs and error bodies,
-/// where a newline or markup in it could forge a line.
-fn provider_code(code: Option<String>) -> String {
-    match code {
-        Some(code)
-            if !code.is_empty()
-                && code.len() <= 64
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
-        {
-            code
-        }
-        Some(_) => "unrecognised_code".to_owned(),
-        None => "unknown".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provider_codes_are_kept_only_when_they_look_like_codes() {
-        assert_eq!(
-            provider_code(Some("invalid_api_key".into())),
-            "invalid_api_key"
-        );
-        assert_eq!(provider_code(None), "unknown");
-        for forged in ["x\nERROR forged line", "<b>", "", &"a".repeat(65)] {
-            assert_eq!(provider_code(Some(forged.to_owned())), "unrecognised_code");
-        }
     }
 }

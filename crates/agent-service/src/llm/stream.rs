@@ -67,7 +67,11 @@ impl Assembler {
     /// Takes one chunk; returns its text, to relay to the caller.
     pub(crate) fn push(&mut self, chunk: Chunk) -> Result<Option<String>, LlmError> {
         let grown = chunk.text.as_ref().map_or(0, String::len)
-            + chunk.tool_calls.iter().map(|c| c.arguments.len()).sum::<usize>();
+            + chunk
+                .tool_calls
+                .iter()
+                .map(|c| c.arguments.len())
+                .sum::<usize>();
         self.bytes += grown;
         if self.bytes > self.max_bytes {
             return Err(LlmError::TooLarge(self.max_bytes));
@@ -144,7 +148,10 @@ mod tests {
             ..text("Hello ")
         };
         assert_eq!(assembler.push(first).unwrap().as_deref(), Some("Hello "));
-        assert_eq!(assembler.push(text("world")).unwrap().as_deref(), Some("world"));
+        assert_eq!(
+            assembler.push(text("world")).unwrap().as_deref(),
+            Some("world")
+        );
         assert_eq!(assembler.push(text("")).unwrap(), None);
         let finish = Chunk {
             finish_reason: Some("stop".into()),
