@@ -23,4 +23,5 @@ mod registry;
 mod resilience;
 mod run_native;
 mod safe_defaults;
+mod streaming;
 mod trace_tree;

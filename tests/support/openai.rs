@@ -4,7 +4,10 @@
 //! `Authorization` header is recorded.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -62,16 +65,27 @@ pub enum Behaviour {
     },
     /// 200 with a body that is not a completion but quotes this text (like a proxy's page).
     MalformedWith(String),
+    /// Streamed calls send a chunk every this long (the first at once).
+    StreamEvery(Duration),
+    /// Streamed calls send their first chunks, then the connection closes: no finish reason,
+    /// no usage, no `[DONE]`.
+    StreamCut,
+    /// Streamed calls send their first chunk, then nothing, never ending.
+    StreamStall,
+    /// Streamed calls send 4 KiB text chunks without end.
+    StreamEndless,
 }
 
 #[derive(Clone)]
 struct Shared {
     requests: Arc<Mutex<Vec<ChatRequest>>>,
     behaviour: Behaviour,
+    closed_early: Arc<AtomicUsize>,
 }
 
 pub struct FakeOpenAi {
     requests: Arc<Mutex<Vec<ChatRequest>>>,
+    closed_early: Arc<AtomicUsize>,
     server: Background,
 }
 
@@ -82,14 +96,25 @@ impl FakeOpenAi {
 
     pub async fn start_with(behaviour: Behaviour) -> Self {
         let requests: Arc<Mutex<Vec<ChatRequest>>> = Arc::default();
+        let closed_early = Arc::new(AtomicUsize::new(0));
         let app = Router::new()
             .route("/v1/chat/completions", post(chat))
             .with_state(Shared {
                 requests: requests.clone(),
                 behaviour,
+                closed_early: closed_early.clone(),
             });
         let server = Background::serve(app).await;
-        Self { requests, server }
+        Self {
+            requests,
+            closed_early,
+            server,
+        }
+    }
+
+    /// Streamed responses whose connection the client closed before their last chunk was sent.
+    pub fn streams_closed_early(&self) -> usize {
+        self.closed_early.load(Ordering::SeqCst)
     }
 
     /// The value for `OPENAI_BASE_URL`.
@@ -192,7 +217,143 @@ async fn chat(
         }
         _ => {}
     }
-    Json(completion(&body, n, &shared.behaviour)).into_response()
+    let completion = completion(&body, n, &shared.behaviour);
+    if body["stream"] == json!(true) {
+        return stream(completion, &shared);
+    }
+    Json(completion).into_response()
+}
+
+/// A completion as the chunks the real API streams: the role, text a word per chunk or the
+/// tool call's id and name then its arguments in two deltas, the finish reason, the usage
+/// chunk (no choices), `[DONE]` — or a misbehaving variant of that.
+fn stream(completion: Value, shared: &Shared) -> Response {
+    let base = |choices: Value| {
+        json!({"id": completion["id"], "object": "chat.completion.chunk", "created": 1_790_000_000,
+               "model": RESPONSE_MODEL, "choices": choices})
+    };
+    let choice = |delta: Value| base(json!([{"index": 0, "delta": delta, "finish_reason": null}]));
+    let message = &completion["choices"][0]["message"];
+    let mut chunks = vec![choice(json!({"role": "assistant", "content": ""}))];
+    if let Some(text) = message["content"].as_str() {
+        chunks.extend(
+            text.split_inclusive(' ')
+                .map(|w| choice(json!({"content": w}))),
+        );
+    }
+    if let Some(call) = message["tool_calls"].get(0) {
+        let arguments = call["function"]["arguments"].as_str().unwrap();
+        let (head, tail) = arguments.split_at(arguments.len() / 2);
+        chunks.push(choice(
+            json!({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": head}}]}),
+        ));
+        chunks.push(choice(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": tail}}]}),
+        ));
+    }
+    let finish = completion["choices"][0]["finish_reason"].clone();
+    let ending = [
+        base(json!([{"index": 0, "delta": {}, "finish_reason": finish}])),
+        {
+            let mut usage = base(json!([]));
+            usage["usage"] = completion["usage"].clone();
+            usage
+        },
+    ];
+    let event = |value: &Value| axum::body::Bytes::from(format!("data: {value}\n\n"));
+    let (mut events, every, tail): (Vec<_>, Duration, Tail) = match &shared.behaviour {
+        Behaviour::StreamCut => (
+            chunks.iter().take(2).map(event).collect(),
+            Duration::ZERO,
+            Tail::Close,
+        ),
+        Behaviour::StreamStall => (
+            chunks.iter().take(1).map(event).collect(),
+            Duration::ZERO,
+            Tail::Stall,
+        ),
+        Behaviour::StreamEndless => (
+            vec![event(&chunks[0])],
+            Duration::ZERO,
+            Tail::Endless(choice(json!({"content": "x".repeat(4096)}))),
+        ),
+        Behaviour::StreamEvery(every) => (
+            chunks.iter().chain(&ending).map(event).collect(),
+            *every,
+            Tail::Done,
+        ),
+        _ => (
+            chunks.iter().chain(&ending).map(event).collect(),
+            Duration::ZERO,
+            Tail::Done,
+        ),
+    };
+    if matches!(tail, Tail::Done) {
+        events.push(axum::body::Bytes::from_static(b"data: [DONE]\n\n"));
+    }
+    let guard = ClosedEarly {
+        counter: shared.closed_early.clone(),
+        finished: false,
+    };
+    let body = futures::stream::unfold(
+        (events.into_iter(), tail, guard, true),
+        move |(mut events, tail, guard, first)| async move {
+            if !first && !every.is_zero() {
+                tokio::time::sleep(every).await;
+            }
+            let next = match events.next() {
+                Some(bytes) => bytes,
+                None => match &tail {
+                    Tail::Done | Tail::Close => {
+                        guard.finish();
+                        return None;
+                    }
+                    Tail::Stall => std::future::pending().await,
+                    Tail::Endless(chunk) => axum::body::Bytes::from(format!("data: {chunk}\n\n")),
+                },
+            };
+            Some((Ok::<_, std::io::Error>(next), (events, tail, guard, false)))
+        },
+    );
+    (
+        StatusCode::OK,
+        [("content-type", "text/event-stream")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// How a streamed response ends after its chunks.
+enum Tail {
+    /// `[DONE]` was sent; the body ends.
+    Done,
+    /// The body ends without `[DONE]`.
+    Close,
+    /// Nothing more is ever sent.
+    Stall,
+    /// This chunk again and again.
+    Endless(Value),
+}
+
+/// Counts a streamed body dropped before its end: the client closed the connection.
+struct ClosedEarly {
+    counter: Arc<AtomicUsize>,
+    finished: bool,
+}
+
+impl ClosedEarly {
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for ClosedEarly {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// `n` bytes of `x`, as a body chunk.

@@ -39,3 +39,8 @@ pub fn listening_address(pid: u32, port: u16) -> Option<std::net::Ipv4Addr> {
         })
     })
 }
+
+/// Open file descriptors of a process (sockets, files, pipes), from /proc.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}

@@ -243,3 +243,36 @@ async fn a_bad_streamed_request_is_still_a_plain_json_4xx() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["code"], "invalid_message");
 }
+
+#[tokio::test]
+async fn a_thousand_hang_ups_leave_no_task_behind() {
+    init_in_memory();
+    let app = app_with(&[
+        ("MOCK_LLM_LATENCY_MS", "0"),
+        ("MOCK_LLM_CHUNK_DELAY_MS", "5"),
+    ]);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline = metrics.num_alive_tasks();
+    for _ in 0..1_000 {
+        let response = app
+            .clone()
+            .oneshot(request(
+                "5bf92f3577b34da6a3ce929d0e0e4704",
+                json!({"message": "Find me a good restaurant", "stream": true}),
+            ))
+            .await
+            .unwrap();
+        let mut body = response.into_body();
+        // The first frame (a chunk or a keep-alive), then hang up.
+        body.frame().await.unwrap().unwrap();
+    }
+    let started = std::time::Instant::now();
+    while metrics.num_alive_tasks() > baseline {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{} tasks still alive after 1,000 hang-ups (baseline {baseline})",
+            metrics.num_alive_tasks()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

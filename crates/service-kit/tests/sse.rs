@@ -88,7 +88,10 @@ async fn a_caller_that_stops_reading_is_cut_after_the_write_timeout_and_the_serv
     // Bounded: what was produced is what the buffers held, not an unbounded queue.
     let buffered = produced.load(Ordering::SeqCst) * PIECE;
     assert!(buffered < 64 * 1024 * 1024, "{buffered} bytes produced");
-    assert!(produced.load(Ordering::SeqCst) < 100_000, "it was cut, not finished");
+    assert!(
+        produced.load(Ordering::SeqCst) < 100_000,
+        "it was cut, not finished"
+    );
 
     // The connection is closed: reading drains what the kernel held, then ends — well before
     // the 10 s header timeout would close an idle keep-alive connection.
