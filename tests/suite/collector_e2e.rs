@@ -117,6 +117,33 @@ async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
         output.contains("invoke_agent restaurant-assistant"),
         "{output}"
     );
+
+    // The same question streamed: the same tree reaches Galileo, every streamed chat span
+    // valid there (its input, and its output reassembled from the chunks).
+    let response = reqwest::Client::new()
+        .post(stack.orchestrator.url("/ask"))
+        .json(&json!({ "question": "Find me a good restaurant", "stream": true }))
+        .send()
+        .await
+        .unwrap();
+    let events = service_kit::testing::sse_events(&response.text().await.unwrap());
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "done", "{events:?}");
+    let trace_id = done["trace_id"].as_str().unwrap().to_owned();
+    let spans = galileo
+        .wait_for(Duration::from_secs(20), |s| {
+            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    let trace = of_trace(&spans, &trace_id);
+    assert_ask_tree(&trace);
+    assert_galileo_minimums(&trace);
+    let streamed = trace
+        .iter()
+        .filter(|s| s.str_attr("gen_ai.operation.name") == Some("chat"))
+        .filter(|s| s.attr("gen_ai.request.stream") == Some(&e2e::otlp::AttrValue::Bool(true)))
+        .count();
+    assert_eq!(streamed, 2, "both chat calls streamed");
     drop(stack.agent);
 }
 

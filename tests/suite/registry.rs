@@ -58,6 +58,8 @@ const REGISTRY: &[&str] = &[
     a::GEN_AI_TOOL_CALL_ID,
     a::GEN_AI_TOKEN_TYPE,
     a::GEN_AI_CONVERSATION_ID,
+    a::GEN_AI_REQUEST_STREAM,
+    a::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
     a::SESSION_ID,
     // SDK self-observability
     a::OTEL_COMPONENT_NAME,
@@ -121,6 +123,17 @@ async fn every_key_is_registered_and_log_records_are_plain_lines_with_timestamps
     ] {
         assert_eq!(stack.ask(&body, None).await.0, status, "{body}");
     }
+    // And one streamed: its attributes and its chunk metrics are checked too.
+    let streamed = reqwest::Client::new()
+        .post(stack.orchestrator.url("/ask"))
+        .json(&json!({ "question": "Find me a good restaurant", "stream": true }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(streamed.contains("event: done"), "{streamed}");
     // Stopping flushes every signal: spans, the last metrics, and the shutdown log lines.
     assert!(stack.agent.stop(Duration::from_secs(20)).await.success());
     let failed = json!({ "question": "Anyone there?" });
@@ -151,6 +164,22 @@ async fn every_key_is_registered_and_log_records_are_plain_lines_with_timestamps
     }
     let metrics = otlp.metrics();
     assert!(!metrics.is_empty(), "no metrics arrived");
+    let names: BTreeSet<&str> = metrics
+        .iter()
+        .flat_map(|export| &export.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .map(|m| m.name.as_str())
+        .collect();
+    for streamed_only in [
+        "gen_ai.client.operation.time_to_first_chunk",
+        "gen_ai.client.operation.time_per_output_chunk",
+    ] {
+        assert!(
+            names.contains(streamed_only),
+            "{streamed_only} missing: {names:?}"
+        );
+    }
     for metric in metrics
         .iter()
         .flat_map(|export| &export.resource_metrics)
