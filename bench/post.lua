@@ -1,7 +1,12 @@
 -- wrk script for the benchmark: POST /ask with a JSON body, optional pacing, and a
 -- machine-readable summary line that bench/run parses.
 wrk.method = "POST"
-wrk.body = '{"question":"Find me a good restaurant"}'
+-- BENCH_STREAM=1: the same question, answered as a stream of server-sent events.
+if os.getenv("BENCH_STREAM") == "1" then
+  wrk.body = '{"question":"Find me a good restaurant","stream":true}'
+else
+  wrk.body = '{"question":"Find me a good restaurant"}'
+end
 wrk.headers["Content-Type"] = "application/json"
 
 -- BENCH_DELAY_MS: pause per connection between requests, for a steady (not maximal) rate.
