@@ -16,23 +16,13 @@ use serde_json::json;
 
 /// Waits for the spans of the one trace that has a span named `root`.
 async fn trace_with(otlp: &FakeOtlp, root: &str, at_least: usize) -> Vec<CapturedSpan> {
-    let spans = otlp
-        .wait_for(Duration::from_secs(10), |spans| {
-            spans.iter().find(|s| s.name == root).is_some_and(|r| {
-                spans.iter().filter(|s| s.trace_id == r.trace_id).count() >= at_least
-            })
-        })
-        .await;
-    let trace_id = spans
-        .iter()
-        .find(|s| s.name == root)
-        .expect(root)
-        .trace_id
-        .clone();
-    spans
-        .into_iter()
-        .filter(|s| s.trace_id == trace_id)
-        .collect()
+    otlp.trace_with(root, |spans| {
+        spans
+            .iter()
+            .find(|s| s.name == root)
+            .is_some_and(|r| spans.iter().filter(|s| s.trace_id == r.trace_id).count() >= at_least)
+    })
+    .await
 }
 
 fn assert_failed(span: &CapturedSpan, error_type: &str) {

@@ -57,24 +57,6 @@ async fn hang_up_after_first_chunk(client: &reqwest::Client, url: &str, body: &V
     panic!("the stream ended before its first chunk");
 }
 
-async fn trace_of(
-    otlp: &FakeOtlp,
-    root: &str,
-    done: impl Fn(&[CapturedSpan]) -> bool,
-) -> Vec<CapturedSpan> {
-    let spans = otlp.wait_for(Duration::from_secs(10), |s| done(s)).await;
-    let trace_id = spans
-        .iter()
-        .find(|s| s.name == root)
-        .unwrap_or_else(|| panic!("no {root} span"))
-        .trace_id
-        .clone();
-    spans
-        .into_iter()
-        .filter(|s| s.trace_id == trace_id)
-        .collect()
-}
-
 fn finish_reasons(span: &CapturedSpan) -> Value {
     match span.attr("gen_ai.response.finish_reasons") {
         Some(AttrValue::Array(items)) => items.iter().map(|i| json!(i.as_str())).collect(),
@@ -210,11 +192,12 @@ async fn a_model_stream_cut_before_done_stalled_or_endless_ends_in_an_error_even
         assert_eq!(last, "error", "{code}: {events:?}");
         assert_eq!(error["error"]["code"], code);
 
-        let trace = trace_of(&otlp, "POST /agent", |spans| {
-            spans.iter().any(|s| s.name == "POST /agent")
-                && spans.iter().any(|s| s.name == "chat gpt-test")
-        })
-        .await;
+        let trace = otlp
+            .trace_with("POST /agent", |spans| {
+                spans.iter().any(|s| s.name == "POST /agent")
+                    && spans.iter().any(|s| s.name == "chat gpt-test")
+            })
+            .await;
         let chat = find(&trace, "agent-service", "chat gpt-test");
         assert!(chat.is_error, "{code}");
         assert_eq!(chat.str_attr("error.type"), Some(error_type), "{code}");
@@ -250,11 +233,12 @@ async fn a_caller_that_hangs_up_releases_the_model_s_connection() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let trace = trace_of(&otlp, "POST /ask", |spans| {
-        spans.iter().filter(|s| s.kind == SpanKind::Server).count() == 2
-            && spans.iter().filter(|s| s.name == "chat gpt-test").count() == 2
-    })
-    .await;
+    let trace = otlp
+        .trace_with("POST /ask", |spans| {
+            spans.iter().filter(|s| s.kind == SpanKind::Server).count() == 2
+                && spans.iter().filter(|s| s.name == "chat gpt-test").count() == 2
+        })
+        .await;
     for (service, name) in [
         ("orchestrator", "POST /ask"),
         ("agent-service", "POST /agent"),

@@ -250,6 +250,26 @@ impl FakeOtlp {
         of_trace(&spans)
     }
 
+    /// The spans of the trace that has a span named `root`, once `done(spans)` holds (or after
+    /// 10 s, with what arrived).
+    pub async fn trace_with(
+        &self,
+        root: &str,
+        done: impl Fn(&[CapturedSpan]) -> bool,
+    ) -> Vec<CapturedSpan> {
+        let spans = self.wait_for(Duration::from_secs(10), done).await;
+        let trace_id = spans
+            .iter()
+            .find(|s| s.name == root)
+            .unwrap_or_else(|| panic!("no {root} span"))
+            .trace_id
+            .clone();
+        spans
+            .into_iter()
+            .filter(|s| s.trace_id == trace_id)
+            .collect()
+    }
+
     /// Waits until `done(spans)` holds, or `timeout` passes; returns the spans either way, so
     /// the caller's assertion shows what did arrive.
     pub async fn wait_for(

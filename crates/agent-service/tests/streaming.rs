@@ -13,13 +13,24 @@ use opentelemetry::trace::Status;
 use serde_json::{Value, json};
 use service_kit::{
     config::EnvConfig,
-    testing::{sse_events, streamed_text, vars},
+    testing::{read_to_first_chunk, sse_events, streamed_text, vars},
 };
 use telemetry::testing::{SpanData, attribute, init_in_memory, span_named, spans_of_trace};
 use tower::ServiceExt;
 
 fn app_with(pairs: &[(&str, &str)]) -> axum::Router {
     app(AppState::new(&Config::from_vars(vars(pairs)).unwrap()))
+}
+
+/// A streamed turn on an app configured by `pairs`, in trace `trace_id`: the response.
+async fn stream_turn(pairs: &[(&str, &str)], trace_id: &str) -> axum::response::Response {
+    app_with(pairs)
+        .oneshot(request(
+            trace_id,
+            json!({"message": "Find me a good restaurant", "stream": true}),
+        ))
+        .await
+        .unwrap()
 }
 
 fn request(trace_id: &str, body: Value) -> Request<Body> {
@@ -126,27 +137,16 @@ async fn a_caller_that_hangs_up_mid_stream_stops_the_turn_and_every_span_still_e
     init_in_memory();
     let trace_id = "5bf92f3577b34da6a3ce929d0e0e4702";
     // Slow pieces, so the caller is surely gone before the answer is.
-    let app = app_with(&[
-        ("MOCK_LLM_LATENCY_MS", "0"),
-        ("MOCK_LLM_CHUNK_DELAY_MS", "200"),
-    ]);
-    let response = app
-        .oneshot(request(
-            trace_id,
-            json!({"message": "Find me a good restaurant", "stream": true}),
-        ))
-        .await
-        .unwrap();
-    let mut body = response.into_body();
-    // The first piece of the final answer, then hang up.
-    let mut seen = String::new();
-    while !seen.contains("event: chunk") {
-        let frame = body.frame().await.unwrap().unwrap();
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(std::str::from_utf8(data).unwrap());
-        }
-    }
-    drop(body);
+    let response = stream_turn(
+        &[
+            ("MOCK_LLM_LATENCY_MS", "0"),
+            ("MOCK_LLM_CHUNK_DELAY_MS", "200"),
+        ],
+        trace_id,
+    )
+    .await;
+    // The first piece of the answer, then hang up.
+    read_to_first_chunk(&mut response.into_body()).await;
 
     let spans = spans_when(trace_id, has_server_span).await;
     let server = span_named(&spans, "POST /agent");
@@ -189,18 +189,15 @@ async fn a_model_that_stalls_mid_stream_is_cut_at_the_idle_deadline_with_an_erro
     init_in_memory();
     let trace_id = "5bf92f3577b34da6a3ce929d0e0e4703";
     // A piece every 500 ms against an idle deadline of 100 ms: the model "stalls".
-    let app = app_with(&[
-        ("MOCK_LLM_LATENCY_MS", "0"),
-        ("MOCK_LLM_CHUNK_DELAY_MS", "500"),
-        ("LLM_STREAM_IDLE_TIMEOUT_MS", "100"),
-    ]);
-    let response = app
-        .oneshot(request(
-            trace_id,
-            json!({"message": "Find me a good restaurant", "stream": true}),
-        ))
-        .await
-        .unwrap();
+    let response = stream_turn(
+        &[
+            ("MOCK_LLM_LATENCY_MS", "0"),
+            ("MOCK_LLM_CHUNK_DELAY_MS", "500"),
+            ("LLM_STREAM_IDLE_TIMEOUT_MS", "100"),
+        ],
+        trace_id,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK, "the stream had started");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let events = sse_events(std::str::from_utf8(&body).unwrap());

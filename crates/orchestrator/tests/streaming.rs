@@ -15,7 +15,7 @@ use orchestrator::{AppState, Config, app};
 use serde_json::json;
 use service_kit::{
     config::EnvConfig,
-    testing::{sse_events, streamed_text, vars},
+    testing::{read_to_first_chunk, sse_events, streamed_text, vars},
 };
 use telemetry::testing::{
     SpanData, attribute, init_in_memory, is_child_of, span_named, spans_of_trace,
@@ -152,15 +152,8 @@ async fn a_caller_that_hangs_up_stops_the_agent_s_turn_one_service_away() {
         .oneshot(streamed_ask(trace_id))
         .await
         .unwrap();
-    let mut body = response.into_body();
-    let mut seen = String::new();
-    while !seen.contains("event: chunk") {
-        let frame = body.frame().await.unwrap().unwrap();
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(std::str::from_utf8(data).unwrap());
-        }
-    }
-    drop(body);
+    // The first piece of the answer, then hang up.
+    read_to_first_chunk(&mut response.into_body()).await;
 
     let spans = both_services_done(trace_id).await;
     for name in ["POST /ask", "POST /agent"] {

@@ -72,3 +72,19 @@ pub fn streamed_text(events: &[(String, Value)]) -> String {
         .map(|(_, data)| data["text"].as_str().expect("a chunk has text"))
         .collect()
 }
+
+/// Reads a server-sent-events `body` until its first `chunk` event has arrived (to hang up
+/// mid-stream after it).
+pub async fn read_to_first_chunk(body: &mut Body) {
+    let mut seen = String::new();
+    while !seen.contains("event: chunk") {
+        let frame = body
+            .frame()
+            .await
+            .expect("the stream ended before its first chunk")
+            .expect("a readable frame");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+}
