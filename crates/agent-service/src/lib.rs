@@ -4,7 +4,8 @@
 //! The modules, each depending only on those below it:
 //! - `routes`: the HTTP surface, its request/response types, and [`app`].
 //! - `agent`: the loop, and its `invoke_agent` span.
-//! - `llm`: the model switch (`llm/mock.rs`, `llm/openai.rs`) and the `chat` span.
+//! - `llm`: the model switch (`llm/mock.rs`, `llm/openai.rs`) and the `chat` span; a streamed
+//!   call's chunks and how they are assembled (`llm/stream.rs`).
 //! - `tools`: the tools — definition, handler and mock behaviour, one entry each — and the
 //!   `execute_tool` span.
 //! - `conversation`: messages and tool calls, and how they are written to spans.
