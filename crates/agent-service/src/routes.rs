@@ -14,7 +14,7 @@ use service_kit::{
     ApiJson,
     api::ErrorResponses,
     fields::TextField,
-    sse::{EventStream, schema::StreamChunk},
+    sse::{EventStream, schema::StreamEvent},
 };
 use telemetry::genai::{SessionId, with_session};
 use tower::util::option_layer;
@@ -66,7 +66,7 @@ pub(crate) struct AgentResponse {
         description = "One agent turn: chat, tools, chat."
     ),
     paths(agent, service_kit::api::health),
-    components(schemas(service_kit::error::ErrorBody, StreamChunk))
+    components(schemas(service_kit::error::ErrorBody, StreamEvent))
 )]
 pub(crate) struct ApiDoc;
 
@@ -97,7 +97,7 @@ pub fn app(state: AppState) -> Router {
             `chunk` ({\"text\"}) as it is produced, then `done` (this object) or `error` (the error shape)",
             content(
                 (AgentResponse = "application/json"),
-                (StreamChunk = "text/event-stream"),
+                (StreamEvent = "text/event-stream"),
             )
         ),
         ErrorResponses,

@@ -13,7 +13,7 @@ use service_kit::{
     ApiJson,
     api::ErrorResponses,
     fields::TextField,
-    sse::{EventStream, Relay, schema::StreamChunk},
+    sse::{EventStream, Relay, schema::StreamEvent},
 };
 use telemetry::genai::{SessionId, record_io, with_session};
 use tower::util::option_layer;
@@ -70,7 +70,7 @@ pub(crate) struct AskResponse {
         description = "Runs a question through the agent graph."
     ),
     paths(ask, service_kit::api::health),
-    components(schemas(service_kit::error::ErrorBody, StreamChunk))
+    components(schemas(service_kit::error::ErrorBody, StreamEvent))
 )]
 pub(crate) struct ApiDoc;
 
@@ -101,7 +101,7 @@ pub fn app(state: AppState) -> Router {
             `chunk` ({\"text\"}) as it is produced, then `done` (this object) or `error` (the error shape)",
             content(
                 (AskResponse = "application/json"),
-                (StreamChunk = "text/event-stream"),
+                (StreamEvent = "text/event-stream"),
             )
         ),
         ErrorResponses,

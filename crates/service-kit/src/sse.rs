@@ -223,14 +223,19 @@ async fn finish<T: Serialize, E: ApiFailure>(relay: &Relay, result: Result<T, E>
     outcome
 }
 
-/// The stream events, as the OpenAPI documents describe them.
+/// The stream events, as the OpenAPI documents describe them: each event as its SSE fields
+/// (the envelope schema-aware clients and fuzzers check), its data described per event.
 pub mod schema {
     use utoipa::ToSchema;
 
-    /// `event: chunk`: the next piece of the answer's text.
+    /// One server-sent event.
     #[derive(Debug, ToSchema)]
-    pub struct StreamChunk {
-        /// Append it to what came before.
-        pub text: String,
+    pub struct StreamEvent {
+        /// `chunk`, then `done` or `error`.
+        #[schema(pattern = "^(chunk|done|error)$")]
+        pub event: String,
+        /// JSON: `chunk` → `{"text": "…"}` (append it to what came before); `done` → the
+        /// endpoint's plain answer; `error` → `{"error": {"code", "message"}}`.
+        pub data: String,
     }
 }
