@@ -5,7 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use e2e::{
-    FakeOtlp, Service,
+    CapturedSpan, FakeOtlp, Service,
     collector::{Collector, collector_binary, config_path},
     compose::Compose,
     tree::{SPANS_PER_ASK, assert_ask_tree, assert_galileo_minimums, of_trace},
@@ -78,6 +78,16 @@ async fn ask(stack: &Stack) -> Value {
     response.json().await.unwrap()
 }
 
+/// The spans of `trace_id` at the fake Galileo, once the whole `/ask` tree arrived (20 s at most).
+async fn galileo_trace(galileo: &FakeOtlp, trace_id: &str) -> Vec<CapturedSpan> {
+    let spans = galileo
+        .wait_for(Duration::from_secs(20), |s| {
+            of_trace(s, trace_id).len() >= SPANS_PER_ASK
+        })
+        .await;
+    of_trace(&spans, trace_id)
+}
+
 #[tokio::test]
 async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
     let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
@@ -85,12 +95,7 @@ async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
     let body = ask(&stack).await;
     let trace_id = body["trace_id"].as_str().unwrap().to_owned();
 
-    let spans = galileo
-        .wait_for(Duration::from_secs(20), |s| {
-            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
-        })
-        .await;
-    let trace = of_trace(&spans, &trace_id);
+    let trace = galileo_trace(&galileo, &trace_id).await;
     assert_ask_tree(&trace);
     // Compose switches content capture on, so every agent, LLM and tool span is one Galileo
     // renders as such a step, with its input and output.
@@ -130,12 +135,7 @@ async fn a_trace_crosses_both_services_and_the_collector_to_galileo() {
     let (last, done) = events.last().unwrap();
     assert_eq!(last, "done", "{events:?}");
     let trace_id = done["trace_id"].as_str().unwrap().to_owned();
-    let spans = galileo
-        .wait_for(Duration::from_secs(20), |s| {
-            of_trace(s, &trace_id).len() >= SPANS_PER_ASK
-        })
-        .await;
-    let trace = of_trace(&spans, &trace_id);
+    let trace = galileo_trace(&galileo, &trace_id).await;
     assert_ask_tree(&trace);
     assert_galileo_minimums(&trace);
     let streamed = trace

@@ -88,7 +88,7 @@ impl Agent {
         match relay {
             None => self.llm.chat(messages, &self.tools).await,
             Some(relay) => {
-                (self.llm)
+                self.llm
                     .chat_stream(messages, &self.tools, self.deadlines, relay)
                     .await
             }

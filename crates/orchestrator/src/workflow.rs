@@ -41,7 +41,11 @@ pub(crate) fn build_graph(agent: AgentClient) -> AskGraph {
 
 async fn call_agent(agent: AgentClient, mut state: AskState) -> Result<AskState, AgentCallError> {
     let answer = match &state.relay {
-        Some(relay) => (agent.ask_stream(&state.question, &state.session, relay)).await?,
+        Some(relay) => {
+            agent
+                .ask_stream(&state.question, &state.session, relay)
+                .await?
+        }
         None => agent.ask(&state.question, &state.session).await?,
     };
     record_io(&tracing::Span::current(), &state.question, &answer);

@@ -84,7 +84,7 @@ fn default_body_read_timeout_ms() -> u64 {
     10_000
 }
 fn default_stream_write_timeout_ms() -> u64 {
-    10_000
+    crate::sse::DEFAULT_WRITE_TIMEOUT.as_millis() as u64
 }
 fn default_max_connections() -> usize {
     1024

@@ -37,8 +37,8 @@ use crate::error::{ApiFailure, error_body};
 
 /// Events that may wait for a caller that reads slower than the answer is produced.
 pub const BUFFERED_EVENTS: usize = 32;
-/// How long a stream waits for a caller that stopped reading when no server loop says
-/// otherwise (`HTTP_STREAM_WRITE_TIMEOUT_MS` sets it for the service).
+/// How long a stream waits for a caller that stopped reading: the default of
+/// `HTTP_STREAM_WRITE_TIMEOUT_MS`, and the value when no server loop gives one (in-process tests).
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A comment line this often, so a dead caller is noticed even while the model is silent.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);

@@ -181,9 +181,14 @@ impl Llm {
             let mut reply = Assembler::new(MAX_STREAMED_REPLY_BYTES);
             let end = started + deadlines.total;
             loop {
-                let due = (Instant::now() + deadlines.idle).min(end);
+                let idle_end = Instant::now() + deadlines.idle;
+                let (due, limit) = if idle_end < end {
+                    (idle_end, deadlines.idle)
+                } else {
+                    (end, deadlines.total)
+                };
                 let next = tokio::time::timeout_at(due, chunks.next()).await;
-                let Some(chunk) = next.map_err(|_| LlmError::Timeout(deadlines.total))? else {
+                let Some(chunk) = next.map_err(|_| LlmError::Timeout(limit))? else {
                     break;
                 };
                 let chunk = chunk?;

@@ -87,9 +87,7 @@ impl GenAiSpan {
         }
         result
     }
-}
 
-impl GenAiSpan {
     /// For a streamed response: until [`StreamEnd::finished`] is called, dropping the guard
     /// records finish reason `error` — the GenAI conventions' value for a stream that ended
     /// before its final event. It is dropped with the future that holds it, so a caller that
