@@ -9,6 +9,7 @@ mod collector_e2e;
 mod compose_check;
 mod delivery;
 mod failures;
+mod fleet;
 mod genai;
 mod hostile;
 mod interop;

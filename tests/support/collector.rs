@@ -31,12 +31,38 @@ pub fn config_path() -> PathBuf {
     workspace_root().join("otel-collector-config.yaml")
 }
 
+/// The ports one Collector listens on, all on 127.0.0.1.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    pub grpc: u16,
+    pub http: u16,
+    pub health: u16,
+    /// The Collector's own metrics (otelcol_*), in Prometheus format.
+    pub metrics: u16,
+    /// The metrics pipeline's Prometheus exporter.
+    pub prometheus: u16,
+}
+
+impl Ports {
+    pub fn free() -> Self {
+        let [grpc, http, health, metrics, prometheus] = free_ports();
+        Self {
+            grpc,
+            http,
+            health,
+            metrics,
+            prometheus,
+        }
+    }
+}
+
 pub struct Collector {
     pub process: Service,
     pub grpc_port: u16,
     pub http_port: u16,
     /// Where the metrics pipeline's Prometheus exporter serves `/metrics`.
     pub prometheus_port: u16,
+    pub ports: Ports,
 }
 
 impl Collector {
@@ -56,37 +82,46 @@ impl Collector {
         overlays: &[PathBuf],
         extra_env: &[(&str, String)],
     ) -> Self {
-        let [
-            grpc_port,
-            http_port,
-            health_port,
-            metrics_port,
-            prometheus_port,
-        ] = free_ports();
-        let env: HashMap<String, String> = [
+        let galileo = [
             ("GALILEO_OTLP_ENDPOINT", galileo_url.to_owned()),
             ("GALILEO_API_KEY", api_key.to_owned()),
             ("GALILEO_PROJECT", project.to_owned()),
             ("GALILEO_LOG_STREAM", log_stream.to_owned()),
+        ];
+        let env: Vec<(&str, String)> = galileo
+            .into_iter()
+            .chain(extra_env.iter().cloned())
+            .collect();
+        Self::start_on(Ports::free(), overlays, &env).await
+    }
+
+    /// The base config and `overlays`, on `ports` (the same ports again: a restart), with
+    /// `extra_env` after the test defaults.
+    pub async fn start_on(
+        ports: Ports,
+        overlays: &[PathBuf],
+        extra_env: &[(&str, String)],
+    ) -> Self {
+        let env: HashMap<String, String> = [
             ("OTELCOL_BATCH_TIMEOUT", "200ms".to_owned()),
             ("OTELCOL_DEBUG_VERBOSITY", "detailed".to_owned()),
             (
                 "OTELCOL_OTLP_GRPC_ENDPOINT",
-                format!("127.0.0.1:{grpc_port}"),
+                format!("127.0.0.1:{}", ports.grpc),
             ),
             (
                 "OTELCOL_OTLP_HTTP_ENDPOINT",
-                format!("127.0.0.1:{http_port}"),
+                format!("127.0.0.1:{}", ports.http),
             ),
             (
                 "OTELCOL_HEALTH_ENDPOINT",
-                format!("127.0.0.1:{health_port}"),
+                format!("127.0.0.1:{}", ports.health),
             ),
             ("OTELCOL_METRICS_HOST", "127.0.0.1".to_owned()),
-            ("OTELCOL_METRICS_PORT", metrics_port.to_string()),
+            ("OTELCOL_METRICS_PORT", ports.metrics.to_string()),
             (
                 "OTELCOL_PROMETHEUS_ENDPOINT",
-                format!("127.0.0.1:{prometheus_port}"),
+                format!("127.0.0.1:{}", ports.prometheus),
             ),
         ]
         .into_iter()
@@ -98,17 +133,28 @@ impl Collector {
             .map(|path| format!("--config={}", path.display()))
             .collect();
         let args: Vec<&str> = configs.iter().map(String::as_str).collect();
-        let process = Service::spawn(&collector_binary(), &args, &env, health_port, "/").await;
+        let process = Service::spawn(&collector_binary(), &args, &env, ports.health, "/").await;
         Self {
             process,
-            grpc_port,
-            http_port,
-            prometheus_port,
+            grpc_port: ports.grpc,
+            http_port: ports.http,
+            prometheus_port: ports.prometheus,
+            ports,
         }
     }
 
     /// Everything the Collector printed (its logs and the debug exporter's output).
     pub fn output(&self) -> String {
         self.process.output()
+    }
+
+    /// The Collector's own metrics (otelcol_*), as Prometheus text.
+    pub async fn own_metrics(&self) -> String {
+        crate::prometheus::scrape(self.ports.metrics).await
+    }
+
+    /// What the metrics pipeline's Prometheus exporter serves.
+    pub async fn exported_metrics(&self) -> String {
+        crate::prometheus::scrape(self.ports.prometheus).await
     }
 }

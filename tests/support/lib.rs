@@ -7,13 +7,16 @@
 pub mod collector;
 pub mod compose;
 pub mod fake_agent;
+pub mod fleet;
 pub mod openai;
 pub mod otlp;
 pub mod process;
 pub mod procfs;
+pub mod prometheus;
 pub mod requests;
 pub mod sockets;
 pub mod stack;
+pub mod synthetic;
 pub mod tree;
 
 pub use otlp::{CapturedSpan, FakeOtlp, SpanKind};
