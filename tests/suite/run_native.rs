@@ -243,3 +243,52 @@ async fn with_jaeger_the_native_run_shows_the_trace_in_jaegers_api() {
     assert!(ok, "{output}");
     assert!(output.contains("Jaeger: 10 spans"), "{output}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_gateways_the_trace_goes_through_the_agent_tier_to_the_gateway_that_keeps_it() {
+    let galileo = FakeOtlp::galileo("/otel/traces", "fleet-key").await;
+    for (percent, expected) in [
+        ("100", "which kept it"),
+        ("0", "Galileo: not sent — the gateways dropped the trace"),
+    ] {
+        let ports = Ports::free();
+        let logs = logs_dir("gateways");
+        let env = [
+            ("GALILEO_OTLP_ENDPOINT", galileo.traces_url()),
+            ("GALILEO_API_KEY", "fleet-key".to_owned()),
+            ("GATEWAY_PORT_BASE", free_port().to_string()),
+            ("OTELCOL_TAIL_SAMPLING_PERCENT", percent.to_owned()),
+            ("OTELCOL_TAIL_DECISION_WAIT", "2s".to_owned()),
+        ];
+        let (ok, output) = tokio::task::spawn_blocking(move || {
+            run_native_with(&["--gateways", "2"], &ports, &logs, &env, |_| {})
+        })
+        .await
+        .unwrap();
+        assert!(ok, "{output}");
+        assert!(output.contains(expected), "{output}");
+        let trace_id = output
+            .split("\"trace_id\":\"")
+            .nth(1)
+            .map(|rest| rest[..32].to_owned())
+            .expect("a trace_id");
+        let at_galileo = galileo
+            .spans()
+            .iter()
+            .filter(|span| span.trace_id == trace_id)
+            .count();
+        if percent == "100" {
+            assert!(
+                output.contains("no export error logged — accepted"),
+                "{output}"
+            );
+            let at_galileo = galileo
+                .wait_for_trace(&trace_id, e2e::tree::SPANS_PER_ASK)
+                .await
+                .len();
+            assert_eq!(at_galileo, e2e::tree::SPANS_PER_ASK);
+        } else {
+            assert_eq!(at_galileo, 0, "a dropped trace reached Galileo");
+        }
+    }
+}
