@@ -10,9 +10,12 @@
 #   6. the services' metrics on the Collector's Prometheus endpoint (localhost:8889/metrics);
 #   7. the "Local development" path (docs/local-development.md): the Collector from compose, the services native;
 #   8. `COMPOSE_PROFILES=jaeger`: Jaeger's API returns a whole /ask trace from both services;
-#   9. `docker compose down -v`; dockerd stopped if this script started it.
+#   9. `COMPOSE_PROFILES=fleet`: the agent tier routes each trace whole to one of two gateway
+#      replicas it finds by DNS; both get traces; their span metrics count every /ask;
+#  10. `docker compose down -v`; dockerd stopped if this script started it.
 # Engine, compose plugin and base images come from tests/docker/setup.sh. Ports: 8000, 3000,
-# 4317, 4318, 13133, 8889, 16686 (the compose defaults), and one free port for the fake Galileo.
+# 4317, 4318, 13133, 8889, 16686, 18889, 18890 (the compose defaults), and one free port for the
+# fake Galileo.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -68,20 +71,22 @@ check "both services healthy"
 
 # Safe by default, on the running containers: what the compose file says, as Docker applied it.
 locked_down() { # service...
-  local service id ip bindings
+  local service ids id ip bindings
   for service in "$@"; do
-    id="$(docker compose ps -q "$service")"
-    [[ -n "$id" ]] || fail "$service is not running"
-    bindings="$(docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}} {{end}}{{end}}' "$id")"
-    [[ -n "$bindings" ]] || fail "$service publishes no port"
-    for ip in $bindings; do
-      [[ "$ip" == 127.0.0.1 ]] || fail "$service publishes a port on $ip"
+    ids="$(docker compose ps -q "$service")"
+    [[ -n "$ids" ]] || fail "$service is not running"
+    for id in $ids; do
+      bindings="$(docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}} {{end}}{{end}}' "$id")"
+      [[ -n "$bindings" ]] || fail "$service publishes no port"
+      for ip in $bindings; do
+        [[ "$ip" == 127.0.0.1 ]] || fail "$service publishes a port on $ip"
+      done
+      [[ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$id")" == true ]] || fail "$service: writable root filesystem"
+      [[ "$(docker inspect -f '{{json .HostConfig.CapDrop}}' "$id")" == '["ALL"]' ]] || fail "$service: capabilities not dropped"
+      docker inspect -f '{{json .HostConfig.SecurityOpt}}' "$id" | grep -F 'no-new-privileges:true' >/dev/null \
+        || fail "$service: privilege escalation allowed"
+      [[ "$(docker inspect -f '{{.HostConfig.Memory}}' "$id")" != 0 ]] || fail "$service: no memory limit"
     done
-    [[ "$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$id")" == true ]] || fail "$service: writable root filesystem"
-    [[ "$(docker inspect -f '{{json .HostConfig.CapDrop}}' "$id")" == '["ALL"]' ]] || fail "$service: capabilities not dropped"
-    docker inspect -f '{{json .HostConfig.SecurityOpt}}' "$id" | grep -F 'no-new-privileges:true' >/dev/null \
-      || fail "$service: privilege escalation allowed"
-    [[ "$(docker inspect -f '{{.HostConfig.Memory}}' "$id")" != 0 ]] || fail "$service: no memory limit"
   done
 }
 locked_down otel-collector agent-service orchestrator
@@ -189,6 +194,43 @@ for _ in $(seq 1 100); do
 done
 [[ "$found" == "10 agent-service orchestrator" ]] || fail "Jaeger's API has '$found' for trace $traced"
 check "Jaeger's API returns the trace: 10 spans from both services"
+
+echo "==> COMPOSE_PROFILES=fleet: the agent tier and two gateway replicas found by DNS"
+# Every trace kept, decided 3 s after its first span: the test follows traces, not sampling.
+export COMPOSE_PROFILES=fleet OTELCOL_TAIL_SAMPLING_PERCENT=100 OTELCOL_TAIL_DECISION_WAIT=3s
+docker compose up -d --wait >"$work/fleet-up.log" 2>&1 || { tail -n 40 "$work/fleet-up.log" >&2; fail "compose up with the fleet"; }
+mapfile -t gateways < <(docker compose ps -q otel-gateway)
+[[ ${#gateways[@]} == 2 ]] || fail "${#gateways[@]} gateways running, expected 2"
+locked_down otel-gateway
+fleet_traces=()
+for i in $(seq 1 12); do fleet_traces+=("$(ask "Find me a good restaurant ($i)")"); done
+holders() { # trace-id -> how many gateways printed it, once one did
+  local n
+  for _ in $(seq 1 100); do
+    n=0
+    for id in "${gateways[@]}"; do docker logs "$id" 2>&1 | grep -F "$1" >/dev/null && n=$((n + 1)); done
+    ((n)) && { echo "$n"; return; }
+    sleep 0.2
+  done
+  echo 0
+}
+declare -A held=()
+for trace in "${fleet_traces[@]}"; do
+  [[ "$(holders "$trace")" == 1 ]] || fail "trace $trace is on $(holders "$trace") gateways, expected exactly 1"
+  for id in "${gateways[@]}"; do docker logs "$id" 2>&1 | grep -F "$trace" >/dev/null && held[$id]=1; done
+done
+[[ ${#held[@]} == 2 ]] || fail "only one gateway got traces: the agent tier did not find both by DNS"
+for service in orchestrator agent-service; do
+  galileo_has "${fleet_traces[-1]}" "$service" || fail "Galileo never got $service's spans of ${fleet_traces[-1]} through the fleet"
+done
+check "each of 12 traces whole on one of two gateways (both used), and in Galileo"
+asks_counted() { # the gateways' span metrics: POST /ask calls, summed over both replicas
+  for port in 18889 18890; do curl -fsS "localhost:$port/metrics" 2>/dev/null || true; done |
+    awk '/^traces_span_metrics_calls_total\{/ && /service_name="orchestrator"/ && /span_name="POST \/ask"/ { n += $NF } END { print n + 0 }'
+}
+for _ in $(seq 1 100); do [[ "$(asks_counted)" == 12 ]] && break; sleep 0.2; done
+[[ "$(asks_counted)" == 12 ]] || fail "the gateways' span metrics counted $(asks_counted) /ask calls, expected 12"
+check "the gateways' span metrics (localhost:18889, :18890) count all 12 /ask calls"
 
 echo "==> docker compose down -v"
 docker compose down -v >"$work/down.log" 2>&1 || fail "compose down"

@@ -63,7 +63,7 @@ pulled() { timeout 60 docker pull -q "$1" >>"$log" 2>&1; }
 debian_image=debian:bookworm-slim
 rust_version="$(sed -n 's/^ARG RUST_VERSION=//p' "$root/Dockerfile")"
 rust_image="rust:${rust_version}-slim-bookworm"
-collector_image="$(sed -n 's/^ *image: *\(otel\/opentelemetry-collector-contrib:[0-9.]*\).*/\1/p' "$root/docker-compose.yml")"
+collector_image="$(sed -n 's/^ *image: *\(otel\/opentelemetry-collector-contrib:[0-9.]*\).*/\1/p' "$root/docker-compose.yml" | head -n1)"
 
 if ! have "$debian_image" && ! pulled "$debian_image"; then
   say "making $debian_image with debootstrap (about a minute, once)"
@@ -104,18 +104,29 @@ EOF
 fi
 
 # An image made of one binary we build from Go modules: `stand_in IMAGE BUILD_SCRIPT NAME`, with
-# the Dockerfile (which COPYs NAME) on stdin.
+# the Dockerfile (which COPYs NAME) on stdin. The image is labelled with the cached binary's
+# path, which names the hash of what defined it (scripts/lib/binary-cache.sh).
 stand_in() {
   local image="$1" binary context
   binary="$("$root/$2")"
   context="$(mktemp -d)"
   cp "$binary" "$context/$3"
   cat >"$context/Dockerfile"
+  echo "LABEL rust-agent-tracing.built-from=\"$binary\"" >>"$context/Dockerfile"
   docker build -q -t "$image" "$context" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }
   rm -rf "$context"
 }
 
-if ! have "$collector_image" && ! pulled "$collector_image"; then
+# `current IMAGE BUILD_SCRIPT`: the image is there, and is either the registry's or a stand-in
+# of the binary the build script makes today (a changed ocb manifest makes a new one).
+current() {
+  have "$1" || return 1
+  local label
+  label="$(docker image inspect -f '{{index .Config.Labels "rust-agent-tracing.built-from"}}' "$1" 2>/dev/null)"
+  [[ -z "$label" || "$label" == "<no value>" || "$label" == "$("$root/$2")" ]]
+}
+
+if ! current "$collector_image" collector/build.sh && ! pulled "$collector_image"; then
   say "making $collector_image from the ocb-built Collector (once)"
   # The real image's layout: the binary at /otelcol-contrib, its default config path, uid 10001.
   stand_in "$collector_image" collector/build.sh otelcol-contrib <<'EOF'
@@ -129,7 +140,7 @@ EOF
 fi
 
 jaeger_image="$(sed -n 's/^ *image: *\(jaegertracing\/jaeger:[0-9.]*\).*/\1/p' "$root/docker-compose.yml")"
-if ! have "$jaeger_image" && ! pulled "$jaeger_image"; then
+if ! current "$jaeger_image" jaeger/build.sh && ! pulled "$jaeger_image"; then
   say "making $jaeger_image from Jaeger's Go module (once; its UI is a placeholder, see jaeger/build.sh)"
   # The real image's layout: the binary at /cmd/jaeger/jaeger-linux, listening on all
   # interfaces (its built-in all-in-one config reads JAEGER_LISTEN_HOST), uid 10001.

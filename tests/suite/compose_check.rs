@@ -68,19 +68,27 @@ fn every_variable_compose_sets_is_one_the_service_reads() {
 #[test]
 fn the_collector_config_reads_every_variable_compose_gives_the_collector() {
     let compose = Compose::load();
-    let used = referenced_variables(&read("otel-collector-config.yaml"));
-    for name in compose
-        .environment("otel-collector", &HashMap::new())
-        .keys()
-    {
-        if name == "GOMEMLIMIT" {
-            continue; // read by the Go runtime itself
+    for (service, overlay) in [
+        ("otel-collector", "otel-collector-config.fleet.yaml"),
+        ("otel-gateway", "otel-collector-config.gateway.yaml"),
+    ] {
+        let mut used = referenced_variables(&read("otel-collector-config.yaml"));
+        used.extend(referenced_variables(&read(overlay)));
+        for name in compose.environment(service, &HashMap::new()).keys() {
+            if name == "GOMEMLIMIT" {
+                continue; // read by the Go runtime itself
+            }
+            assert!(
+                used.contains(name),
+                "compose sets {name} on {service}, its config never reads it"
+            );
         }
-        assert!(
-            used.contains(name),
-            "compose sets {name} on the Collector, its config never reads it"
-        );
     }
+    // The gateways run the same release as the single Collector and the agent tier.
+    assert_eq!(
+        compose.service("otel-gateway")["image"],
+        compose.service("otel-collector")["image"]
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod genai;
 mod hostile;
 mod interop;
 mod jaeger;
+mod kubernetes;
 mod logs;
 mod metrics;
 mod openapi;

@@ -93,7 +93,8 @@ impl Compose {
                         };
                         (
                             address.to_owned(),
-                            host.parse().unwrap(),
+                            // A range (one port per replica) by its first port.
+                            host.split('-').next().unwrap().parse().unwrap(),
                             container.parse().unwrap(),
                         )
                     })
