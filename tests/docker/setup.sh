@@ -117,13 +117,13 @@ stand_in() {
   rm -rf "$context"
 }
 
-# `current IMAGE BUILD_SCRIPT`: the image is there, and is either the registry's or a stand-in
-# of the binary the build script makes today (a changed ocb manifest makes a new one).
+# `current IMAGE BUILD_SCRIPT`: a stand-in of the binary the build script makes today is there
+# (a changed ocb manifest makes a new one). A registry's image is refreshed by `pulled` instead.
 current() {
   have "$1" || return 1
   local label
   label="$(docker image inspect -f '{{index .Config.Labels "rust-agent-tracing.built-from"}}' "$1" 2>/dev/null)"
-  [[ -z "$label" || "$label" == "<no value>" || "$label" == "$("$root/$2")" ]]
+  [[ "$label" == "$("$root/$2")" ]]
 }
 
 if ! current "$collector_image" collector/build.sh && ! pulled "$collector_image"; then

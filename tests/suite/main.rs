@@ -10,6 +10,7 @@ mod compose_check;
 mod delivery;
 mod failures;
 mod fleet;
+mod fleet_capacity;
 mod genai;
 mod hostile;
 mod interop;

@@ -67,6 +67,7 @@ impl Trace {
             } else {
                 start + 2_000_000
             },
+            attributes: attributes(name),
             status: error.then(|| Status {
                 code: StatusCode::Error as i32,
                 message: "synthetic failure".to_owned(),
@@ -101,6 +102,33 @@ impl Trace {
     }
 }
 
+/// A handful of attributes the size of an agent's (what a gateway holds per span matters for
+/// its memory: docs/scaling.md).
+fn attributes(name: &str) -> Vec<KeyValue> {
+    [
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.provider.name", "openai"),
+        ("gen_ai.request.model", "gpt-4o-mini"),
+        ("gen_ai.response.id", "chatcmpl-0123456789abcdefghijklmnop"),
+        ("http.request.method", "POST"),
+        ("url.path", "/synthetic"),
+        ("synthetic.span", name),
+    ]
+    .into_iter()
+    .map(|(key, value)| string(key, value))
+    .collect()
+}
+
+fn string(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}
+
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -115,13 +143,7 @@ pub async fn send(url: &str, spans: Vec<Span>) {
     let body = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".to_owned(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue(SERVICE.to_owned())),
-                    }),
-                    ..Default::default()
-                }],
+                attributes: vec![string("service.name", SERVICE)],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
