@@ -46,4 +46,7 @@ def render(r, conc):
     per = i["added_per_span"]
     lines += ["", f"Instructions per span under callgrind ({i['requests']} sequential requests, traced − untraced, "
               f"both services): {per['total']} — request path {per['request_path']}, export {per['export']}.", ""]
+    if r.get("fleet"):
+        lines += ["Collector fleet (tests/suite/fleet_capacity.rs): " + r["fleet"][0], ""]
+        lines += [f"- {line}" for line in r["fleet"][1:]] + [""]
     return "\n".join(lines)

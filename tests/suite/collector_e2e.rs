@@ -186,31 +186,46 @@ async fn without_a_galileo_key_ask_works_and_the_collector_logs_the_401() {
 }
 
 /// `otelcol validate` with these configs, in order (a later one overlays the earlier).
-fn validate(configs: &[std::path::PathBuf]) {
-    let output = std::process::Command::new(collector_binary())
-        .arg("validate")
-        .args(configs.iter().map(|c| format!("--config={}", c.display())))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "otelcol validate failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+/// Every way the configs are combined — the single Collector, the Jaeger overlay, the fleet's
+/// agent tier (DNS in compose and Kubernetes, a static list natively) and its gateways — as
+/// compose, Kubernetes and `scripts/run-native` run them.
+const COMBINATIONS: [&[&str]; 6] = [
+    &[],
+    &["otel-collector-config.jaeger.yaml"],
+    &["otel-collector-config.fleet.yaml"],
+    &[
+        "otel-collector-config.fleet.yaml",
+        "collector/static-gateways.yaml",
+    ],
+    &["otel-collector-config.gateway.yaml"],
+    &[
+        "otel-collector-config.gateway.yaml",
+        "otel-collector-config.jaeger.yaml",
+    ],
+];
 
+/// `otelcol validate` decodes every component's settings, as a start would (a DNS resolver's
+/// port given as a number instead of a string fails here, not in compose).
 #[test]
-fn otelcol_validate_accepts_the_config() {
-    validate(&[config_path()]);
-}
-
-#[test]
-fn otelcol_validate_accepts_the_config_with_the_jaeger_overlay() {
-    validate(&[
-        config_path(),
-        e2e::workspace_root().join("otel-collector-config.jaeger.yaml"),
-    ]);
+fn otelcol_validate_accepts_every_combination_of_the_configs() {
+    for overlays in COMBINATIONS {
+        let output = std::process::Command::new(collector_binary())
+            .arg("validate")
+            .args(
+                std::iter::once(config_path())
+                    .chain(overlays.iter().map(|o| e2e::workspace_root().join(o)))
+                    .map(|c| format!("--config={}", c.display())),
+            )
+            .env("OTELCOL_GATEWAYS", "[127.0.0.1:4417, 127.0.0.1:4427]")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "otelcol validate {overlays:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 #[test]
@@ -230,20 +245,31 @@ fn the_built_collector_has_exactly_the_components_the_config_uses() {
         names.sort();
         names
     };
-    let config: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(config_path()).unwrap()).unwrap();
+    // What the configs name, across all of them: nothing built that none uses.
+    let configs: Vec<serde_yaml::Value> = COMBINATIONS
+        .iter()
+        .flat_map(|overlays| overlays.iter())
+        .map(|o| e2e::workspace_root().join(o))
+        .chain(std::iter::once(config_path()))
+        .map(|path| serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
+        .collect();
     let used = |kind: &str| -> Vec<String> {
-        let mut types: Vec<String> = config[kind]
-            .as_mapping()
-            .into_iter()
-            .flatten()
+        let mut types: Vec<String> = configs
+            .iter()
+            .flat_map(|config| config[kind].as_mapping().into_iter().flatten())
             .map(|(id, _)| id.as_str().unwrap().split('/').next().unwrap().to_owned())
             .collect();
         types.sort();
         types.dedup();
         types
     };
-    for kind in ["receivers", "processors", "exporters", "extensions"] {
+    for kind in [
+        "receivers",
+        "processors",
+        "exporters",
+        "extensions",
+        "connectors",
+    ] {
         assert_eq!(names(kind), used(kind), "{kind}: built vs used");
     }
     assert_eq!(

@@ -22,6 +22,7 @@ pub struct TailSampling {
     pub decision_wait: Duration,
     pub latency_ms: u64,
     pub percent: u32,
+    pub num_traces: u32,
 }
 
 impl TailSampling {
@@ -31,6 +32,7 @@ impl TailSampling {
             decision_wait,
             latency_ms: 60_000,
             percent: 100,
+            num_traces: 10_000,
         }
     }
 
@@ -42,6 +44,7 @@ impl TailSampling {
             ),
             ("OTELCOL_TAIL_LATENCY_MS", self.latency_ms.to_string()),
             ("OTELCOL_TAIL_SAMPLING_PERCENT", self.percent.to_string()),
+            ("OTELCOL_TAIL_NUM_TRACES", self.num_traces.to_string()),
             ("OTELCOL_SPAN_METRICS_FLUSH_INTERVAL", "1s".to_owned()),
         ]
     }
