@@ -5,25 +5,18 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use e2e::{
     fleet::{Fleet, TailSampling},
     stack::Stack,
-    synthetic::{self, SERVICE, SPANS_PER_TRACE, Shape, Trace},
+    synthetic::{self, SERVICE, SPANS_PER_TRACE, Shape, Trace, seed},
     tree::{SPANS_PER_ASK, assert_ask_tree, of_trace},
 };
 use serde_json::json;
 
 const SLOW: Duration = Duration::from_millis(2_000);
-
-fn seed() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
 
 fn traces(seed: u64, first: u64, count: u64, shape: Shape) -> Vec<Trace> {
     (first..first + count)

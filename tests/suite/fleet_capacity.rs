@@ -9,7 +9,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use e2e::{
@@ -17,7 +17,7 @@ use e2e::{
     fleet::{Fleet, TailSampling},
     prometheus::sum,
     stack::Stack,
-    synthetic::{self, SPANS_PER_TRACE, Shape, Trace},
+    synthetic::{self, SPANS_PER_TRACE, seed, whole_traces},
     tree::SPANS_PER_ASK,
 };
 use futures::StreamExt;
@@ -28,13 +28,6 @@ fn seconds() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20)
-}
-
-fn seed() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
 }
 
 /// What a Collector's own metrics say about itself.
@@ -98,13 +91,7 @@ async fn load(
                         pace.tick().await;
                     }
                     let n = next.fetch_add(100, Ordering::Relaxed);
-                    let spans = (n..n + 100)
-                        .flat_map(|i| {
-                            let trace = Trace::new(seed, i, Shape::Ok, Duration::ZERO);
-                            (0..SPANS_PER_TRACE).map(move |s| trace.span(s))
-                        })
-                        .collect();
-                    synthetic::send(&url, spans).await;
+                    synthetic::send(&url, whole_traces(seed, n, 100)).await;
                 }
             })
         })
@@ -194,14 +181,8 @@ async fn fleet_capacity() {
     let mut last = (0.0, base.heap_mib);
     for _ in 0..4 {
         let seed = seed();
-        for chunk in (held..held + step).step_by(100) {
-            let spans = (chunk..chunk + 100)
-                .flat_map(|i| {
-                    let trace = Trace::new(seed, i, Shape::Ok, Duration::ZERO);
-                    (0..SPANS_PER_TRACE).map(move |s| trace.span(s))
-                })
-                .collect();
-            synthetic::send(&fleet.traces_url(), spans).await;
+        for first in (held..held + step).step_by(100) {
+            synthetic::send(&fleet.traces_url(), whole_traces(seed, first, 100)).await;
         }
         held += step;
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -129,6 +129,24 @@ fn string(key: &str, value: &str) -> KeyValue {
     }
 }
 
+/// A seed for a run's trace ids: the clock, so runs against a long-lived Collector never reuse ids.
+pub fn seed() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Every span of `count` ok traces, numbered from `first`: one export of whole traces.
+pub fn whole_traces(seed: u64, first: u64, count: u64) -> Vec<Span> {
+    (first..first + count)
+        .flat_map(|n| {
+            let trace = Trace::new(seed, n, Shape::Ok, Duration::ZERO);
+            (0..SPANS_PER_TRACE).map(move |i| trace.span(i))
+        })
+        .collect()
+}
+
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
