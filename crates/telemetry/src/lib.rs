@@ -7,7 +7,8 @@
 //! - `propagation.rs` — the lesson: [`extract_context`] (the caller's `traceparent` in) and
 //!   [`inject_context`] / [`traced_client`] (ours out, on every outgoing call).
 //! - `http_server.rs`, `http_client.rs` — the SERVER and CLIENT spans of the HTTP conventions,
-//!   and their duration metrics (`http_server_metrics.rs`, `metrics.rs`).
+//!   and their duration metrics (`http_server_metrics.rs`, `metrics.rs`, recorded through
+//!   `bound_histogram.rs`: each attribute set resolved once).
 //! - [`genai`] — the spans, content, metrics and sessions that make a trace read as an AI
 //!   workflow.
 //! - [`semconv`] — every attribute and metric name we emit, defined once.
@@ -18,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+mod bound_histogram;
 mod console;
 mod current_span;
 mod env_vars;

@@ -17,13 +17,10 @@
 
 use std::sync::OnceLock;
 
-use opentelemetry::{
-    global,
-    metrics::{Histogram, Meter},
-};
+use opentelemetry::{global, metrics::Meter};
 use opentelemetry_sdk::{Resource, metrics::SdkMeterProvider};
 
-use crate::{error::TelemetryError, semconv};
+use crate::{bound_histogram::BoundHistograms, error::TelemetryError, semconv};
 
 /// `http.*.request.duration` buckets, seconds (HTTP semantic conventions).
 const HTTP_DURATION_BUCKETS: &[f64] = &[
@@ -66,14 +63,15 @@ pub(crate) fn meter() -> Meter {
     global::meter("telemetry")
 }
 
-/// The request-path instruments, made on first use (after `init` has set the provider).
+/// The request-path instruments, made on first use (after `init` has set the provider). Each
+/// binds an attribute set the first time it sees it (`bound_histogram.rs`).
 pub(crate) struct Instruments {
-    pub(crate) http_server_duration: Histogram<f64>,
-    pub(crate) http_client_duration: Histogram<f64>,
-    pub(crate) genai_duration: Histogram<f64>,
-    pub(crate) genai_tokens: Histogram<u64>,
-    pub(crate) genai_time_to_first_chunk: Histogram<f64>,
-    pub(crate) genai_time_per_output_chunk: Histogram<f64>,
+    pub(crate) http_server_duration: BoundHistograms<f64>,
+    pub(crate) http_client_duration: BoundHistograms<f64>,
+    pub(crate) genai_duration: BoundHistograms<f64>,
+    pub(crate) genai_tokens: BoundHistograms<u64>,
+    pub(crate) genai_time_to_first_chunk: BoundHistograms<f64>,
+    pub(crate) genai_time_per_output_chunk: BoundHistograms<f64>,
 }
 
 pub(crate) fn instruments() -> &'static Instruments {
@@ -81,12 +79,14 @@ pub(crate) fn instruments() -> &'static Instruments {
     INSTRUMENTS.get_or_init(|| {
         let meter = meter();
         let seconds = |name: &'static str, description: &'static str, buckets: &[f64]| {
-            meter
-                .f64_histogram(name)
-                .with_unit("s")
-                .with_description(description)
-                .with_boundaries(buckets.to_vec())
-                .build()
+            BoundHistograms::new(
+                meter
+                    .f64_histogram(name)
+                    .with_unit("s")
+                    .with_description(description)
+                    .with_boundaries(buckets.to_vec())
+                    .build(),
+            )
         };
         Instruments {
             http_server_duration: seconds(
@@ -104,12 +104,14 @@ pub(crate) fn instruments() -> &'static Instruments {
                 "GenAI operation duration.",
                 GENAI_DURATION_BUCKETS,
             ),
-            genai_tokens: meter
-                .u64_histogram(semconv::GEN_AI_CLIENT_TOKEN_USAGE)
-                .with_unit("{token}")
-                .with_description("Number of input and output tokens used.")
-                .with_boundaries(GENAI_TOKEN_BUCKETS.to_vec())
-                .build(),
+            genai_tokens: BoundHistograms::new(
+                meter
+                    .u64_histogram(semconv::GEN_AI_CLIENT_TOKEN_USAGE)
+                    .with_unit("{token}")
+                    .with_description("Number of input and output tokens used.")
+                    .with_boundaries(GENAI_TOKEN_BUCKETS.to_vec())
+                    .build(),
+            ),
             genai_time_to_first_chunk: seconds(
                 semconv::GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
                 "Time to receive the first chunk of a streamed response.",
