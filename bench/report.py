@@ -46,6 +46,13 @@ def render(r, conc):
     per = i["added_per_span"]
     lines += ["", f"Instructions per span under callgrind ({i['requests']} sequential requests, traced − untraced, "
               f"both services): {per['total']} — request path {per['request_path']}, export {per['export']}.", ""]
+    if r.get("soak"):
+        k = r["soak"]
+        lines += [f"Soak ({k['seconds']} s at about {k['target_rps']} req/s, half of {k['saturation_rps']}, through the "
+                  f"Collector): {k['spans_delivered']}/{k['spans_expected']} spans delivered, the services counted "
+                  f"{k['spans_lost_reported']} lost, {k['errors']} errors; p99 {k['p99_ms']['min']}–{k['p99_ms']['max']} ms "
+                  f"(median {k['p99_ms']['median']}); growth per minute: " + "; ".join(
+                      f"{n} RSS {t['rss_mib_per_min']:+} MiB, fds {t['fds_per_min']:+}" for n, t in k["trends"].items()), ""]
     if r.get("fleet"):
         lines += ["Collector fleet (tests/suite/fleet_capacity.rs): " + r["fleet"][0], ""]
         lines += [f"- {line}" for line in r["fleet"][1:]] + [""]

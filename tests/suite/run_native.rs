@@ -10,7 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::{FakeOtlp, free_port, process::Background, workspace_root};
+use e2e::{
+    FakeOtlp, free_port,
+    process::{Background, free_port_block},
+    workspace_root,
+};
 
 struct Ports {
     orchestrator: u16,
@@ -256,7 +260,8 @@ async fn with_gateways_the_trace_goes_through_the_agent_tier_to_the_gateway_that
         let env = [
             ("GALILEO_OTLP_ENDPOINT", galileo.traces_url()),
             ("GALILEO_API_KEY", "fleet-key".to_owned()),
-            ("GATEWAY_PORT_BASE", free_port().to_string()),
+            // Gateway i uses base + 10·(i−1) … + 3: a block no other test can take meanwhile.
+            ("GATEWAY_PORT_BASE", free_port_block(14).to_string()),
             ("OTELCOL_TAIL_SAMPLING_PERCENT", percent.to_owned()),
             ("OTELCOL_TAIL_DECISION_WAIT", "2s".to_owned()),
         ];

@@ -64,6 +64,31 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
     std::array::from_fn(|_| free_port())
 }
 
+/// The first of `count` consecutive free ports, for a script that numbers its ports from a base
+/// (`scripts/run-native --gateways`). Taken below the kernel's ephemeral range, which the ports
+/// every other test binds (port 0) come from, so none of them can take one in between.
+pub fn free_port_block(count: u16) -> u16 {
+    let ephemeral_low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let span = ephemeral_low.saturating_sub(20_000).max(count + 1);
+    // Start where this process's id points, so two suites on one machine rarely meet.
+    let mut base = 20_000 + (std::process::id() as u16 % span);
+    for _ in 0..span {
+        if base.saturating_add(count) >= ephemeral_low {
+            base = 20_000;
+        }
+        let all_free = (base..base + count)
+            .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if all_free {
+            return base;
+        }
+        base += count;
+    }
+    panic!("no {count} consecutive free ports below {ephemeral_low}");
+}
+
 /// A running service process. Its stdout and stderr are captured for assertions.
 pub struct Service {
     pub port: u16,
