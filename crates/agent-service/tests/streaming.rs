@@ -13,7 +13,7 @@ use opentelemetry::trace::Status;
 use serde_json::{Value, json};
 use service_kit::{
     config::EnvConfig,
-    testing::{read_to_first_chunk, sse_events, streamed_text, vars},
+    testing::{read_to_first_chunk, stream_events, streamed_text, vars},
 };
 use telemetry::testing::{SpanData, attribute, init_in_memory, span_named, spans_of_trace};
 use tower::ServiceExt;
@@ -79,13 +79,7 @@ async fn a_streamed_turn_sends_the_text_as_it_comes_then_done_and_traces_every_c
         ))
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "text/event-stream"
-    );
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let events = sse_events(std::str::from_utf8(&body).unwrap());
+    let events = stream_events(response).await;
 
     let chunks = events.iter().filter(|(e, _)| e == "chunk").count();
     assert!(chunks > 3, "the answer came in pieces: {events:?}");
@@ -198,9 +192,7 @@ async fn a_model_that_stalls_mid_stream_is_cut_at_the_idle_deadline_with_an_erro
         trace_id,
     )
     .await;
-    assert_eq!(response.status(), StatusCode::OK, "the stream had started");
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let events = sse_events(std::str::from_utf8(&body).unwrap());
+    let events = stream_events(response).await;
     let (last, error) = events.last().unwrap();
     assert_eq!(last, "error", "{events:?}");
     assert_eq!(error["error"]["code"], "llm_timeout");

@@ -17,17 +17,7 @@ use telemetry::testing::{
 };
 use tower::ServiceExt;
 
-/// The agent service on 127.0.0.1 (an ephemeral port), with the mock model at 0 ms.
-async fn start_agent() -> String {
-    let config =
-        agent_service::Config::from_vars([("MOCK_LLM_LATENCY_MS".to_owned(), "0".to_owned())])
-            .unwrap();
-    let agent = agent_service::app(agent_service::AppState::new(&config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, agent).await });
-    url
-}
+mod common;
 
 async fn ask(agent_url: &str, body: Value) -> (StatusCode, Value) {
     let config = Config::from_vars([
@@ -64,7 +54,8 @@ async fn trace_of(body: &Value, expected: usize) -> Vec<SpanData> {
 #[tokio::test]
 async fn one_ask_is_one_trace_across_both_services() {
     init_in_memory();
-    let agent_url = start_agent().await;
+    // The agent service, its mock model at 0 ms.
+    let agent_url = common::start_agent(&[("MOCK_LLM_LATENCY_MS", "0")]).await;
     let (status, body) = ask(
         &agent_url,
         json!({"question": "Find me a good restaurant", "session_id": "conv-9"}),

@@ -7,33 +7,29 @@ use std::time::Duration;
 
 use axum::{
     body::Body,
-    http::{Request, StatusCode, header},
+    http::{Request, header},
 };
-use http_body_util::BodyExt;
 use opentelemetry::trace::{SpanKind, Status};
 use orchestrator::{AppState, Config, app};
 use serde_json::json;
 use service_kit::{
     config::EnvConfig,
-    testing::{read_to_first_chunk, sse_events, streamed_text, vars},
+    testing::{read_to_first_chunk, stream_events, streamed_text, vars},
 };
 use telemetry::testing::{
     SpanData, attribute, init_in_memory, is_child_of, span_named, spans_of_trace,
 };
 use tower::ServiceExt;
 
-/// The agent service on 127.0.0.1, its mock model streaming a word every `chunk_delay_ms`.
+mod common;
+
+/// The agent service, its mock model streaming a word every `chunk_delay_ms`.
 async fn start_agent(chunk_delay_ms: &str) -> String {
-    let config = agent_service::Config::from_vars(vars(&[
+    common::start_agent(&[
         ("MOCK_LLM_LATENCY_MS", "0"),
         ("MOCK_LLM_CHUNK_DELAY_MS", chunk_delay_ms),
-    ]))
-    .unwrap();
-    let agent = agent_service::app(agent_service::AppState::new(&config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, agent).await });
-    url
+    ])
+    .await
 }
 
 fn orchestrator(agent_url: &str) -> axum::Router {
@@ -88,13 +84,7 @@ async fn a_streamed_ask_relays_the_text_hop_by_hop_and_is_one_trace() {
         .oneshot(streamed_ask(trace_id))
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "text/event-stream"
-    );
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let events = sse_events(std::str::from_utf8(&body).unwrap());
+    let events = stream_events(response).await;
     assert!(
         events.iter().filter(|(e, _)| e == "chunk").count() > 3,
         "{events:?}"

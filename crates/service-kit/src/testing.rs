@@ -3,7 +3,7 @@
 use axum::{
     Router,
     body::Body,
-    http::{Request, StatusCode, header},
+    http::{Request, Response, StatusCode, header},
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -62,6 +62,18 @@ pub fn sse_events(body: &str) -> Vec<(String, Value)> {
             })
         })
         .collect()
+}
+
+/// The events of a streamed answer, read to its end, after checking that it is one: `200` with
+/// `content-type: text/event-stream` (an error that ends a started stream is its last event).
+pub async fn stream_events(response: Response<Body>) -> Vec<(String, Value)> {
+    assert_eq!(response.status(), StatusCode::OK, "the stream had started");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    sse_events(std::str::from_utf8(&body).unwrap())
 }
 
 /// The text of the `chunk` events of `events`, joined.
