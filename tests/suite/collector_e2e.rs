@@ -41,8 +41,8 @@ async fn start_stack(galileo: &FakeOtlp, api_key: &str) -> Stack {
     // What a .env would hold for a fast test run.
     let dotenv = HashMap::from([("MOCK_LLM_LATENCY_MS", "0")]);
     let collector_hosts = [
-        ("otel-collector", 4318, collector.http_port),
-        ("otel-collector", 4317, collector.grpc_port),
+        ("otel-collector", 4318, collector.ports.http),
+        ("otel-collector", 4317, collector.ports.grpc),
     ];
 
     let mut agent_env = compose.environment("agent-service", &dotenv);
@@ -297,7 +297,7 @@ fn collector_version() -> &'static str {
 async fn services_can_export_over_grpc_to_the_collector() {
     let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
     let collector = Collector::start(&galileo.traces_url(), GALILEO_KEY, "p", "l").await;
-    let grpc = format!("http://127.0.0.1:{}", collector.grpc_port);
+    let grpc = format!("http://127.0.0.1:{}", collector.ports.grpc);
     let stack = e2e::stack::Stack::start(&grpc, &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).await;
     let (status, body) = stack
         .ask(&json!({ "question": "Find me a good restaurant" }), None)
@@ -371,7 +371,7 @@ async fn metrics_and_log_records_cross_the_collector_and_logs_keep_their_trace()
     // The metrics pipeline's Prometheus endpoint serves them, with the conventions' buckets.
     let scrape = reqwest::get(format!(
         "http://127.0.0.1:{}/metrics",
-        stack.collector.prometheus_port
+        stack.collector.ports.prometheus
     ))
     .await
     .unwrap()

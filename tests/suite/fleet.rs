@@ -164,7 +164,7 @@ async fn whole_traces_land_on_one_gateway_and_every_error_and_slow_trace_is_kept
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ask_through_the_tiers_is_one_trace_of_both_services_on_one_gateway() {
     let fleet = Fleet::start(2, TailSampling::keep_all(Duration::from_secs(2))).await;
-    let stack = Stack::start(&format!("http://127.0.0.1:{}", fleet.agent.http_port), &[]).await;
+    let stack = Stack::start(&format!("http://127.0.0.1:{}", fleet.agent.ports.http), &[]).await;
     let mut trace_ids = Vec::new();
     for _ in 0..4 {
         let (status, body) = stack

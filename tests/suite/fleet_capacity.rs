@@ -205,7 +205,7 @@ async fn fleet_capacity() {
     let fleet = Fleet::start(1, holding).await;
     let gateway = fleet.gateways[0].collector.as_ref().unwrap();
     let stack = Stack::start(
-        &format!("http://127.0.0.1:{}", fleet.agent.http_port),
+        &format!("http://127.0.0.1:{}", fleet.agent.ports.http),
         &[(
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
             "SPAN_ONLY",

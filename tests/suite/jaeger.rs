@@ -60,7 +60,7 @@ async fn jaeger_returns_the_whole_trace_of_an_ask_through_the_collector_overlay(
         )],
     )
     .await;
-    let stack = Stack::start(&format!("http://127.0.0.1:{}", collector.http_port), &[]).await;
+    let stack = Stack::start(&format!("http://127.0.0.1:{}", collector.ports.http), &[]).await;
     let (status, body) = stack
         .ask(&json!({ "question": "Find me a good restaurant" }), None)
         .await;

@@ -209,7 +209,7 @@ async fn fake_keys_never_appear_in_logs_spans_errors_or_the_collector_output() {
     let galileo = FakeOtlp::galileo("/otel/traces", GALILEO_KEY).await;
     let collector = Collector::start(&galileo.traces_url(), GALILEO_KEY, "p", "l").await;
     let openai = FakeOpenAi::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", collector.http_port);
+    let endpoint = format!("http://127.0.0.1:{}", collector.ports.http);
     let base_url = openai.base_url();
     let (agent, orchestrator) = stack(
         &endpoint,

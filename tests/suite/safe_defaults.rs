@@ -149,7 +149,7 @@ async fn model_calls_past_the_limit_wait_their_turn_and_are_not_refused() {
 async fn an_oversized_otlp_request_is_refused_and_the_collector_stays_up() {
     let galileo = FakeOtlp::galileo("/otel/traces", "key").await;
     let mut collector = Collector::start(&galileo.traces_url(), "key", "p", "l").await;
-    let url = format!("http://127.0.0.1:{}/v1/traces", collector.http_port);
+    let url = format!("http://127.0.0.1:{}/v1/traces", collector.ports.http);
     let client = reqwest::Client::new();
     let post = |body: Vec<u8>| {
         client

@@ -58,10 +58,6 @@ impl Ports {
 
 pub struct Collector {
     pub process: Service,
-    pub grpc_port: u16,
-    pub http_port: u16,
-    /// Where the metrics pipeline's Prometheus exporter serves `/metrics`.
-    pub prometheus_port: u16,
     pub ports: Ports,
 }
 
@@ -134,13 +130,7 @@ impl Collector {
             .collect();
         let args: Vec<&str> = configs.iter().map(String::as_str).collect();
         let process = Service::spawn(&collector_binary(), &args, &env, ports.health, "/").await;
-        Self {
-            process,
-            grpc_port: ports.grpc,
-            http_port: ports.http,
-            prometheus_port: ports.prometheus,
-            ports,
-        }
+        Self { process, ports }
     }
 
     /// Everything the Collector printed (its logs and the debug exporter's output).

@@ -84,6 +84,8 @@ impl Fleet {
         for _ in 0..gateways {
             started.push(Self::gateway(Ports::free(), sampling).await);
         }
+        // The list twice: in OTELCOL_GATEWAYS, as collector/static-gateways.yaml (the native
+        // run's file) reads it, and in an overlay file after it that `route_to` can rewrite.
         let list = hostnames(&started, &(0..gateways).collect::<Vec<_>>());
         write_members(&members, &list);
         let agent = Collector::start_on(
@@ -129,7 +131,7 @@ impl Fleet {
 
     /// Where the services (or a test) send OTLP/HTTP traces: the agent tier.
     pub fn traces_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1/traces", self.agent.http_port)
+        format!("http://127.0.0.1:{}/v1/traces", self.agent.ports.http)
     }
 
     /// Starts one more gateway, not yet in the agent tier's list; returns its index.
