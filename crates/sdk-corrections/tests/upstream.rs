@@ -150,6 +150,36 @@ fn sdk_set_attribute_appends_a_key_set_twice() {
     );
 }
 
+// === otlp_encoding.rs, otlp_export.rs ===
+
+/// opentelemetry-otlp encodes a batch by converting it into opentelemetry-proto's structs first:
+/// the batch taken by value, every span in a new struct, every attribute key copied into an
+/// owned `String` — the copies `TraceEncoder` exists to avoid. When upstream encodes without
+/// them, this stops compiling or passing: measure `bench/instructions` with upstream's encoding
+/// and delete `otlp_encoding.rs` and `otlp_export.rs` if it is as cheap.
+#[test]
+fn sdk_otlp_encoding_copies_every_span_into_owned_structs() {
+    use opentelemetry_proto::{
+        tonic::trace::v1::ResourceSpans,
+        transform::{
+            common::tonic::ResourceAttributesWithSchema,
+            trace::tonic::group_spans_by_resource_and_scope,
+        },
+    };
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .build();
+    let mut span = provider.tracer("upstream").start("GET /health");
+    span.set_attribute(KeyValue::new("http.route", "/health"));
+    span.end();
+    let batch: Vec<SpanData> = exporter.get_finished_spans().unwrap();
+    let converted: Vec<ResourceSpans> =
+        group_spans_by_resource_and_scope(batch, &ResourceAttributesWithSchema::default());
+    let key: &String = &converted[0].scope_spans[0].spans[0].attributes[0].key;
+    assert_eq!(key, "http.route");
+}
+
 // === log_records.rs ===
 
 #[test]
