@@ -68,7 +68,7 @@ impl TraceEncoder {
     /// The `ExportTraceServiceRequest` for `spans`.
     pub fn encode(&self, spans: &[SpanData]) -> Vec<u8> {
         // Pass one: the length of every span, and the spans of each scope.
-        let span_lens: Vec<usize> = spans.iter().map(span_len).collect();
+        let prepared: Vec<Prepared> = spans.iter().map(Prepared::new).collect();
         let mut scopes: Vec<(&InstrumentationScope, Vec<usize>)> = Vec::new();
         for (index, span) in spans.iter().enumerate() {
             let scope = &span.instrumentation_scope;
@@ -83,7 +83,7 @@ impl TraceEncoder {
                 field_len(1, scope_len(scope))
                     + members
                         .iter()
-                        .map(|&i| field_len(2, span_lens[i]))
+                        .map(|&i| field_len(2, prepared[i].len))
                         .sum::<usize>()
                     + string_field_len(3, scope.schema_url().unwrap_or_default())
             })
@@ -108,8 +108,8 @@ impl TraceEncoder {
             put_scope(&mut out, scope);
             for &index in members {
                 put_key(&mut out, 2, LEN);
-                put_varint(&mut out, span_lens[index] as u64);
-                put_span(&mut out, &spans[index]);
+                put_varint(&mut out, prepared[index].len as u64);
+                put_span(&mut out, &spans[index], &prepared[index]);
             }
             put_string(&mut out, 3, scope.schema_url().unwrap_or_default());
         }
@@ -120,35 +120,53 @@ impl TraceEncoder {
 
 // ---- lengths (message bodies, without their own key and length prefix) ----
 
-fn span_len(span: &SpanData) -> usize {
-    let trace_state = span.span_context.trace_state().header();
-    field_len(1, 16)
-        + field_len(2, 8)
-        + string_field_len(3, &trace_state)
-        + if span.parent_span_id == SpanId::INVALID {
-            0
-        } else {
-            field_len(4, 8)
+/// What a span's length needs and its writing needs again, worked out once.
+struct Prepared {
+    /// The span's message body length.
+    len: usize,
+    trace_state: String,
+    start: u64,
+    end: u64,
+}
+
+impl Prepared {
+    fn new(span: &SpanData) -> Self {
+        let trace_state = span.span_context.trace_state().header();
+        let (start, end) = (nanos(span.start_time), nanos(span.end_time));
+        let len = field_len(1, 16)
+            + field_len(2, 8)
+            + string_field_len(3, &trace_state)
+            + if span.parent_span_id == SpanId::INVALID {
+                0
+            } else {
+                field_len(4, 8)
+            }
+            + string_field_len(5, &span.name)
+            + 1
+            + varint_len(kind(&span.span_kind))
+            + fixed64_field_len(start)
+            + fixed64_field_len(end)
+            + attributes_len(&span.attributes)
+            + uint32_field_len(span.dropped_attributes_count)
+            + span
+                .events
+                .events
+                .iter()
+                .map(|event| field_len(11, event_len(event)))
+                .sum::<usize>()
+            + uint32_field_len(span.events.dropped_count)
+            + links_len(&span.links)
+            + uint32_field_len(span.links.dropped_count)
+            + field_len(15, status_len(&span.status))
+            + 2
+            + 4; // flags: field 16 takes a two-byte key
+        Self {
+            len,
+            trace_state,
+            start,
+            end,
         }
-        + string_field_len(5, &span.name)
-        + 1
-        + varint_len(kind(&span.span_kind))
-        + fixed64_field_len(nanos(span.start_time))
-        + fixed64_field_len(nanos(span.end_time))
-        + attributes_len(&span.attributes)
-        + uint32_field_len(span.dropped_attributes_count)
-        + span
-            .events
-            .events
-            .iter()
-            .map(|event| field_len(11, event_len(event)))
-            .sum::<usize>()
-        + uint32_field_len(span.events.dropped_count)
-        + links_len(&span.links)
-        + uint32_field_len(span.links.dropped_count)
-        + field_len(15, status_len(&span.status))
-        + 2
-        + 4 // flags: field 16 takes a two-byte key
+    }
 }
 
 fn event_len(event: &opentelemetry::trace::Event) -> usize {
@@ -201,10 +219,12 @@ fn attributes_len(attributes: &[KeyValue]) -> usize {
         .sum()
 }
 
+#[inline]
 fn kv_len(key: &str, value: &Value) -> usize {
     string_field_len(1, key) + field_len(2, any_value_len(value))
 }
 
+#[inline]
 fn any_value_len(value: &Value) -> usize {
     match value {
         Value::String(s) => field_len(1, s.as_str().len()),
@@ -234,12 +254,14 @@ fn array_len(array: &Array) -> usize {
 }
 
 /// A length-delimited field with a one-byte key (fields 1-15): key, length, body.
+#[inline]
 fn field_len(field: u32, body_len: usize) -> usize {
     debug_assert!(field < 16, "field {field} takes a longer key");
     1 + varint_len(body_len as u64) + body_len
 }
 
 /// proto3 leaves an empty string out.
+#[inline]
 fn string_field_len(field: u32, value: &str) -> usize {
     if value.is_empty() {
         0
@@ -248,6 +270,7 @@ fn string_field_len(field: u32, value: &str) -> usize {
     }
 }
 
+#[inline]
 fn uint32_field_len(value: u32) -> usize {
     if value == 0 {
         0
@@ -256,10 +279,12 @@ fn uint32_field_len(value: u32) -> usize {
     }
 }
 
+#[inline]
 fn fixed64_field_len(value: u64) -> usize {
     if value == 0 { 0 } else { 9 }
 }
 
+#[inline]
 fn varint_len(value: u64) -> usize {
     // 1 byte per 7 bits, at least one.
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
@@ -267,19 +292,19 @@ fn varint_len(value: u64) -> usize {
 
 // ---- writing ----
 
-fn put_span(out: &mut Vec<u8>, span: &SpanData) {
+fn put_span(out: &mut Vec<u8>, span: &SpanData, prepared: &Prepared) {
     let context = &span.span_context;
     put_bytes(out, 1, &context.trace_id().to_bytes());
     put_bytes(out, 2, &context.span_id().to_bytes());
-    put_string(out, 3, &context.trace_state().header());
+    put_string(out, 3, &prepared.trace_state);
     if span.parent_span_id != SpanId::INVALID {
         put_bytes(out, 4, &span.parent_span_id.to_bytes());
     }
     put_string(out, 5, &span.name);
     put_key(out, 6, VARINT);
     put_varint(out, kind(&span.span_kind));
-    put_fixed64(out, 7, nanos(span.start_time));
-    put_fixed64(out, 8, nanos(span.end_time));
+    put_fixed64(out, 7, prepared.start);
+    put_fixed64(out, 8, prepared.end);
     put_attributes(out, 9, &span.attributes);
     put_uint32(out, 10, span.dropped_attributes_count);
     for event in span.events.events.iter() {
@@ -343,6 +368,7 @@ fn put_attributes(out: &mut Vec<u8>, field: u32, attributes: &[KeyValue]) {
     }
 }
 
+#[inline]
 fn put_key_value(out: &mut Vec<u8>, field: u32, key: &str, value: &Value) {
     let value_len = any_value_len(value);
     put_key(out, field, LEN);
@@ -357,6 +383,7 @@ fn put_key_value(out: &mut Vec<u8>, field: u32, key: &str, value: &Value) {
 }
 
 /// An `AnyValue` body. A oneof member is written even when it holds its type's default.
+#[inline]
 fn put_any_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::String(s) => put_len_delimited(out, 1, s.as_str().as_bytes()),
@@ -399,22 +426,26 @@ fn put_array(out: &mut Vec<u8>, array: &Array) {
     }
 }
 
+#[inline]
 fn put_string(out: &mut Vec<u8>, field: u32, value: &str) {
     if !value.is_empty() {
         put_len_delimited(out, field, value.as_bytes());
     }
 }
 
+#[inline]
 fn put_bytes(out: &mut Vec<u8>, field: u32, value: &[u8]) {
     put_len_delimited(out, field, value);
 }
 
+#[inline]
 fn put_len_delimited(out: &mut Vec<u8>, field: u32, value: &[u8]) {
     put_key(out, field, LEN);
     put_varint(out, value.len() as u64);
     out.extend_from_slice(value);
 }
 
+#[inline]
 fn put_uint32(out: &mut Vec<u8>, field: u32, value: u32) {
     if value != 0 {
         put_key(out, field, VARINT);
@@ -422,6 +453,7 @@ fn put_uint32(out: &mut Vec<u8>, field: u32, value: u32) {
     }
 }
 
+#[inline]
 fn put_fixed64(out: &mut Vec<u8>, field: u32, value: u64) {
     if value != 0 {
         put_key(out, field, FIXED64);
@@ -429,6 +461,7 @@ fn put_fixed64(out: &mut Vec<u8>, field: u32, value: u64) {
     }
 }
 
+#[inline]
 fn put_fixed32(out: &mut Vec<u8>, field: u32, value: u32) {
     if value != 0 {
         put_key(out, field, FIXED32);
@@ -436,10 +469,12 @@ fn put_fixed32(out: &mut Vec<u8>, field: u32, value: u32) {
     }
 }
 
+#[inline]
 fn put_key(out: &mut Vec<u8>, field: u32, wire_type: u8) {
     put_varint(out, u64::from(field << 3 | u32::from(wire_type)));
 }
 
+#[inline]
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);
