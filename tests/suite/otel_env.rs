@@ -35,6 +35,36 @@ async fn otel_service_name_and_resource_attributes_override_the_defaults() {
     }
 }
 
+/// The traces request is upstream's (endpoint and header variables) with our encoded body
+/// (`sdk_corrections::OtlpSpanExporter`): a receiver at a path of its own that refuses any request
+/// without its key gets the whole trace.
+#[tokio::test]
+async fn the_traces_endpoint_and_headers_variables_shape_the_export_request() {
+    let otlp = FakeOtlp::galileo("/custom/traces", "key-7f3a").await;
+    let stack = Stack::start(
+        &otlp.base_url(),
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &otlp.traces_url()),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "Galileo-API-Key=key-7f3a",
+            ),
+        ],
+    )
+    .await;
+    let (_, body) = stack.ask(&json!({ "question": QUESTION }), None).await;
+    let trace_id = body["trace_id"].as_str().unwrap().to_owned();
+    let trace = otlp.wait_for_trace(&trace_id, SPANS_PER_ASK).await;
+    assert_eq!(trace.len(), SPANS_PER_ASK);
+    let requests = otlp.requests();
+    assert!(requests.iter().all(|r| r.status == 200), "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.headers["content-type"] == "application/x-protobuf")
+    );
+}
+
 #[tokio::test]
 async fn otel_sdk_disabled_records_nothing_and_requests_still_work() {
     let otlp = FakeOtlp::start().await;

@@ -21,8 +21,9 @@ use std::{
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{
-    ExporterBuildError, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT,
-    OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    ExporterBuildError, OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, Protocol, WithExportConfig, WithHttpConfig,
 };
 use opentelemetry_sdk::{
@@ -44,7 +45,9 @@ pub struct OtlpSpanExporter {
 #[derive(Debug)]
 struct Encoding {
     encoder: TraceEncoder,
-    /// The encoded batch being exported, read by [`EncodedBody`] on every attempt.
+    /// The encoded batch being exported, read by [`EncodedBody`] on every attempt. One slot is
+    /// enough: the SDK never calls `export` on one exporter again before the last call returned
+    /// (the `SpanExporter` contract).
     body: Arc<Mutex<Option<Bytes>>>,
 }
 
@@ -129,18 +132,26 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Whether the traces protocol is `http/protobuf`: the signal's variable, then the general one
+/// Whether the traces protocol is `http/protobuf` — the signal's variable, then the general one
 /// (an unknown value falls through, as upstream reads them), then the build's default, which is
-/// `http/protobuf` here.
+/// `http/protobuf` here — without compression. A compressed body stays upstream's to write (and
+/// upstream refuses compression in this build: its `gzip-http` feature is off).
 fn encodes_http_protobuf() -> bool {
-    [
+    let protobuf = [
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
         OTEL_EXPORTER_OTLP_PROTOCOL,
     ]
     .iter()
     .filter_map(|variable| std::env::var(variable).ok())
     .find(|value| matches!(value.as_str(), "grpc" | "http/protobuf" | "http/json"))
-    .is_none_or(|value| value == "http/protobuf")
+    .is_none_or(|value| value == "http/protobuf");
+    let compressed = [
+        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+        OTEL_EXPORTER_OTLP_COMPRESSION,
+    ]
+    .iter()
+    .any(|variable| std::env::var(variable).is_ok_and(|value| !value.trim().is_empty()));
+    protobuf && !compressed
 }
 
 /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, then `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), as
