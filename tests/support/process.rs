@@ -59,9 +59,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// `N` free ports, for a process that listens on several.
+/// `N` free ports, for a process that listens on several (a Collector, Jaeger): a block from
+/// [`free_port_block`], below the ephemeral range, so no other test's outgoing connection can
+/// take one between this check and the process's bind (a CI run lost a gateway that way).
 pub fn free_ports<const N: usize>() -> [u16; N] {
-    std::array::from_fn(|_| free_port())
+    let base = free_port_block(N as u16);
+    std::array::from_fn(|i| base + i as u16)
 }
 
 /// The first of `count` consecutive free ports, for a script that numbers its ports from a base
@@ -73,8 +76,14 @@ pub fn free_port_block(count: u16) -> u16 {
         .and_then(|range| range.split_whitespace().next()?.parse().ok())
         .unwrap_or(32768);
     let span = ephemeral_low.saturating_sub(20_000).max(count + 1);
-    // Start where this process's id points, so two suites on one machine rarely meet.
-    let mut base = 20_000 + (std::process::id() as u16 % span);
+    // Each call in this process starts after the last block it handed out, so tests running
+    // side by side never get the same block; the first starts where this process's id points,
+    // so two suites on one machine rarely meet.
+    static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
+    let mut next = NEXT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut base = next.unwrap_or(20_000 + (std::process::id() as u16 % span));
     for _ in 0..span {
         if base.saturating_add(count) >= ephemeral_low {
             base = 20_000;
@@ -82,6 +91,7 @@ pub fn free_port_block(count: u16) -> u16 {
         let all_free = (base..base + count)
             .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
         if all_free {
+            *next = Some(base + count);
             return base;
         }
         base += count;
