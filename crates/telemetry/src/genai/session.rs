@@ -69,11 +69,22 @@ impl SessionId {
     fn is_valid(raw: &str) -> bool {
         !raw.is_empty()
             && raw.len() <= MAX_SESSION_ID_CHARS
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+            && raw.bytes().all(|b| SESSION_ID_BYTES[usize::from(b)])
     }
 }
+
+/// The rule's bytes as a table: the session processor checks the id on every span it starts
+/// (callgrind, a UUID: 363 instructions as a chain of comparisons, 262 with the table).
+const SESSION_ID_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+        byte += 1;
+    }
+    table
+};
 
 impl From<SessionId> for String {
     fn from(id: SessionId) -> Self {
@@ -149,6 +160,15 @@ mod tests {
             assert!(SessionId::parse(invalid.to_owned()).is_err(), "{invalid:?}");
         }
         assert!(SessionId::is_valid(SessionId::generate().as_str()));
+    }
+
+    #[test]
+    fn the_table_is_the_rule_for_every_ascii_byte() {
+        for b in 0..=127u8 {
+            let expected = b.is_ascii_alphanumeric() || b".-_:".contains(&b);
+            let one = char::from(b).to_string();
+            assert_eq!(SessionId::parse(one).is_ok(), expected, "byte {b}");
+        }
     }
 
     #[test]
