@@ -97,6 +97,62 @@ async fn a_full_queue_loses_spans_and_the_report_counts_exactly_those_that_never
     }
 }
 
+/// A 429's `Retry-After` is waited out before the batch goes again (the backoff alone would send
+/// it after 0.1-0.2 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_batch_goes_again_after_the_retry_after_it_was_given() {
+    let otlp = FakeOtlp::start().await;
+    otlp.refuse_next(&[(429, Some("1"))]);
+    // One export queue per service, so a service's next request after the refusal is its retry.
+    let mut stack = Stack::start(
+        &otlp.base_url(),
+        &[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "1")],
+    )
+    .await;
+    let (body, spans) = stack
+        .ask_traced(&otlp, &json!({ "question": "Find me a good restaurant" }))
+        .await;
+    assert_eq!(spans.len(), SPANS_PER_ASK, "{body}");
+    let totals = stop_and_total(&mut stack).await;
+    assert_eq!(totals["agent_tracing.spans.lost"], 0, "{totals:?}");
+    let requests = otlp.requests();
+    let refused = requests.iter().position(|r| r.status == 429).unwrap();
+    // The refused batch's exporter sends nothing else until it goes again: its service's next
+    // request is that retry. The other service may export in between.
+    let retry = requests[refused + 1..]
+        .iter()
+        .find(|r| r.service == requests[refused].service)
+        .expect("the refused batch was sent again");
+    let waited = retry.at - requests[refused].at;
+    assert!(waited >= Duration::from_millis(950), "{waited:?}");
+}
+
+/// A 4xx other than 429 means the Collector will never take this batch: it is not sent again,
+/// and its spans are counted as lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_as_malformed_is_not_sent_again_and_is_counted() {
+    let otlp = FakeOtlp::start().await;
+    otlp.refuse_next(&[(400, None)]);
+    let mut stack = Stack::start(&otlp.base_url(), &[]).await;
+    let (status, _) = stack
+        .ask(&json!({ "question": "Find me a good restaurant" }), None)
+        .await;
+    assert_eq!(status, 200);
+    let totals = stop_and_total(&mut stack).await;
+    let (lost, exported) = (
+        totals["agent_tracing.spans.lost"],
+        totals["agent_tracing.spans.exported"],
+    );
+    assert!(lost > 0, "{totals:?}");
+    assert_eq!(lost + exported, SPANS_PER_ASK as u64, "{totals:?}");
+    let statuses: Vec<u16> = otlp.requests().iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 400).count(),
+        1,
+        "{statuses:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_refuses_gets_the_batch_again_and_nothing_is_lost() {
     let otlp = FakeOtlp::start().await;

@@ -122,6 +122,10 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub status: u16,
+    /// When the answer was given.
+    pub at: std::time::Instant,
+    /// The `service.name` of a traces request (an uncompressed one), refused or not.
+    pub service: Option<String>,
 }
 
 #[derive(Default)]
@@ -333,6 +337,11 @@ async fn receive(
         path: shared.path.clone(),
         headers,
         status: status.as_u16(),
+        at: std::time::Instant::now(),
+        service: ExportTraceServiceRequest::decode(body.as_ref())
+            .ok()
+            .and_then(|request| flatten(request).into_iter().next())
+            .map(|span| span.service),
     });
     let response = if status.is_success() {
         ExportTraceServiceResponse::default().encode_to_vec()

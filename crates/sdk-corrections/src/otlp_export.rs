@@ -109,12 +109,23 @@ impl SpanExporter for OtlpSpanExporter {
     }
 }
 
-/// Sends upstream's request with the batch [`OtlpSpanExporter`] encoded as its body.
+/// Sends upstream's request with the batch [`OtlpSpanExporter`] encoded as its body, and hands
+/// back the response as it came — status and headers — so that upstream's retry sees them.
+///
+/// opentelemetry-http's own blocking client turns any status but 2xx into a bare error, which
+/// upstream then reads as a network failure: every refusal retried with backoff alike, a
+/// `Retry-After` never seen, a 400 sent three more times. Here a 4xx other than 429 is final,
+/// and a 429's `Retry-After` is waited out — up to [`LONGEST_RETRY_AFTER`], since the wait holds
+/// the export thread while spans queue behind it; a longer hint (or a date) falls back to the
+/// backoff, as does every 5xx.
 #[derive(Debug)]
 struct EncodedBody {
     client: reqwest::blocking::Client,
     body: Arc<Mutex<Option<Bytes>>>,
 }
+
+/// The longest `Retry-After` (in seconds) an export waits out.
+const LONGEST_RETRY_AFTER: u64 = 5;
 
 #[async_trait::async_trait]
 impl HttpClient for EncodedBody {
@@ -124,7 +135,20 @@ impl HttpClient for EncodedBody {
             .clone()
             .ok_or("no encoded batch: export through OtlpSpanExporter")?;
         *request.body_mut() = body;
-        self.client.send_bytes(request).await
+        let mut response = self.client.execute(request.try_into()?)?;
+        let mut headers = std::mem::take(response.headers_mut());
+        let too_long = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+            .is_none_or(|seconds| seconds > LONGEST_RETRY_AFTER);
+        if too_long {
+            headers.remove(http::header::RETRY_AFTER);
+        }
+        let mut answer = Response::builder()
+            .status(response.status())
+            .body(response.bytes()?)?;
+        *answer.headers_mut() = headers;
+        Ok(answer)
     }
 }
 
