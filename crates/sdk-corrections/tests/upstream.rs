@@ -180,6 +180,39 @@ fn sdk_otlp_encoding_copies_every_span_into_owned_structs() {
     assert_eq!(key, "http.route");
 }
 
+/// opentelemetry-http's blocking client turns a 4xx or 5xx answer into an error, so the OTLP
+/// exporter's retry never sees the status or `Retry-After` (a 400 is retried, a 429's hint is
+/// lost). `EncodedBody` in `otlp_export.rs` hands the answer back as it came. Upstream's fix is
+/// open-telemetry/opentelemetry-rust PR #3627 (after 0.32): when this fails, our client can
+/// delegate the send again.
+#[test]
+fn sdk_http_blocking_client_hides_error_statuses() {
+    use std::io::{Read, Write};
+
+    use opentelemetry_http::{Bytes, HttpClient, Request};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0; 4096]).unwrap();
+        stream
+            .write_all(
+                b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n\
+                  Content-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .unwrap();
+    });
+    let client = reqwest::blocking::Client::new();
+    let request = Request::post(url).body(Bytes::from_static(b"")).unwrap();
+    let answer = futures::executor::block_on(client.send_bytes(request));
+    server.join().unwrap();
+    assert!(
+        answer.is_err(),
+        "the blocking client now returns the 429 as a response: {answer:?}"
+    );
+}
+
 // === log_records.rs ===
 
 #[test]
