@@ -42,6 +42,21 @@ async fn stop_and_total(stack: &mut Stack) -> std::collections::HashMap<String, 
     totals
 }
 
+/// One `/ask` whose whole trace arrives; then both services stop, having counted nothing lost.
+/// Their delivery totals.
+async fn ask_and_lose_nothing(
+    stack: &mut Stack,
+    otlp: &FakeOtlp,
+) -> std::collections::HashMap<String, u64> {
+    let (body, spans) = stack
+        .ask_traced(otlp, &json!({ "question": "Find me a good restaurant" }))
+        .await;
+    assert_eq!(spans.len(), SPANS_PER_ASK, "{body}");
+    let totals = stop_and_total(stack).await;
+    assert_eq!(totals["agent_tracing.spans.lost"], 0, "{totals:?}");
+    totals
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_loses_spans_and_the_report_counts_exactly_those_that_never_arrived() {
     let otlp = FakeOtlp::start().await;
@@ -109,12 +124,7 @@ async fn a_throttled_batch_goes_again_after_the_retry_after_it_was_given() {
         &[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "1")],
     )
     .await;
-    let (body, spans) = stack
-        .ask_traced(&otlp, &json!({ "question": "Find me a good restaurant" }))
-        .await;
-    assert_eq!(spans.len(), SPANS_PER_ASK, "{body}");
-    let totals = stop_and_total(&mut stack).await;
-    assert_eq!(totals["agent_tracing.spans.lost"], 0, "{totals:?}");
+    ask_and_lose_nothing(&mut stack, &otlp).await;
     let requests = otlp.requests();
     let refused = requests.iter().position(|r| r.status == 429).unwrap();
     // The refused batch's exporter sends nothing else until it goes again: its service's next
@@ -159,12 +169,7 @@ async fn a_collector_that_refuses_gets_the_batch_again_and_nothing_is_lost() {
     // What the Collector's memory_limiter answers under pressure: 503, then 429 with a hint.
     otlp.refuse_next(&[(503, None), (429, Some("1")), (503, None)]);
     let mut stack = Stack::start(&otlp.base_url(), &[]).await;
-    let (body, spans) = stack
-        .ask_traced(&otlp, &json!({ "question": "Find me a good restaurant" }))
-        .await;
-    assert_eq!(spans.len(), SPANS_PER_ASK, "{body}");
-    let totals = stop_and_total(&mut stack).await;
-    assert_eq!(totals["agent_tracing.spans.lost"], 0, "{totals:?}");
+    let totals = ask_and_lose_nothing(&mut stack, &otlp).await;
     assert_eq!(
         totals["agent_tracing.spans.exported"], SPANS_PER_ASK as u64,
         "{totals:?}"
