@@ -22,7 +22,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     Resource,
-    trace::{SpanData, SpanLinks},
+    trace::{SpanData, SpanEvents, SpanLinks},
 };
 
 // Wire types.
@@ -48,8 +48,7 @@ impl TraceEncoder {
             .map(|(k, v)| field_len(1, kv_len(k.as_str(), v)))
             .sum();
         let mut encoded = Vec::with_capacity(field_len(1, body_len));
-        put_key(&mut encoded, 1, LEN);
-        put_varint(&mut encoded, body_len as u64);
+        put_len_prefix(&mut encoded, 1, body_len);
         for (key, value) in attributes() {
             put_key_value(&mut encoded, 1, key.as_str(), value);
         }
@@ -97,18 +96,14 @@ impl TraceEncoder {
 
         // Pass two: the bytes, outside in.
         let mut out = Vec::with_capacity(field_len(1, resource_spans_len));
-        put_key(&mut out, 1, LEN);
-        put_varint(&mut out, resource_spans_len as u64);
+        put_len_prefix(&mut out, 1, resource_spans_len);
         out.extend_from_slice(&self.resource);
         for ((scope, members), scope_spans_len) in scopes.iter().zip(scope_lens) {
-            put_key(&mut out, 2, LEN);
-            put_varint(&mut out, scope_spans_len as u64);
-            put_key(&mut out, 1, LEN);
-            put_varint(&mut out, scope_len(scope) as u64);
+            put_len_prefix(&mut out, 2, scope_spans_len);
+            put_len_prefix(&mut out, 1, scope_len(scope));
             put_scope(&mut out, scope);
             for &index in members {
-                put_key(&mut out, 2, LEN);
-                put_varint(&mut out, prepared[index].len as u64);
+                put_len_prefix(&mut out, 2, prepared[index].len);
                 put_span(&mut out, &spans[index], &prepared[index]);
             }
             put_string(&mut out, 3, scope.schema_url().unwrap_or_default());
@@ -148,12 +143,7 @@ impl Prepared {
             + fixed64_field_len(end)
             + attributes_len(&span.attributes)
             + uint32_field_len(span.dropped_attributes_count)
-            + span
-                .events
-                .events
-                .iter()
-                .map(|event| field_len(11, event_len(event)))
-                .sum::<usize>()
+            + events_len(&span.events)
             + uint32_field_len(span.events.dropped_count)
             + links_len(&span.links)
             + uint32_field_len(span.links.dropped_count)
@@ -167,6 +157,14 @@ impl Prepared {
             end,
         }
     }
+}
+
+fn events_len(events: &SpanEvents) -> usize {
+    events
+        .events
+        .iter()
+        .map(|event| field_len(11, event_len(event)))
+        .sum()
 }
 
 fn event_len(event: &opentelemetry::trace::Event) -> usize {
@@ -294,11 +292,11 @@ fn varint_len(value: u64) -> usize {
 
 fn put_span(out: &mut Vec<u8>, span: &SpanData, prepared: &Prepared) {
     let context = &span.span_context;
-    put_bytes(out, 1, &context.trace_id().to_bytes());
-    put_bytes(out, 2, &context.span_id().to_bytes());
+    put_len_delimited(out, 1, &context.trace_id().to_bytes());
+    put_len_delimited(out, 2, &context.span_id().to_bytes());
     put_string(out, 3, &prepared.trace_state);
     if span.parent_span_id != SpanId::INVALID {
-        put_bytes(out, 4, &span.parent_span_id.to_bytes());
+        put_len_delimited(out, 4, &span.parent_span_id.to_bytes());
     }
     put_string(out, 5, &span.name);
     put_key(out, 6, VARINT);
@@ -308,8 +306,7 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData, prepared: &Prepared) {
     put_attributes(out, 9, &span.attributes);
     put_uint32(out, 10, span.dropped_attributes_count);
     for event in span.events.events.iter() {
-        put_key(out, 11, LEN);
-        put_varint(out, event_len(event) as u64);
+        put_len_prefix(out, 11, event_len(event));
         put_fixed64(out, 1, nanos(event.timestamp));
         put_string(out, 2, &event.name);
         put_attributes(out, 3, &event.attributes);
@@ -318,10 +315,9 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData, prepared: &Prepared) {
     put_uint32(out, 12, span.events.dropped_count);
     for link in span.links.links.iter() {
         let linked = &link.span_context;
-        put_key(out, 13, LEN);
-        put_varint(out, link_len(link) as u64);
-        put_bytes(out, 1, &linked.trace_id().to_bytes());
-        put_bytes(out, 2, &linked.span_id().to_bytes());
+        put_len_prefix(out, 13, link_len(link));
+        put_len_delimited(out, 1, &linked.trace_id().to_bytes());
+        put_len_delimited(out, 2, &linked.span_id().to_bytes());
         put_string(out, 3, &linked.trace_state().header());
         put_attributes(out, 4, &link.attributes);
         put_uint32(out, 5, link.dropped_attributes_count);
@@ -332,8 +328,7 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData, prepared: &Prepared) {
         );
     }
     put_uint32(out, 14, span.links.dropped_count);
-    put_key(out, 15, LEN);
-    put_varint(out, status_len(&span.status) as u64);
+    put_len_prefix(out, 15, status_len(&span.status));
     match &span.status {
         Status::Unset => {}
         Status::Ok => put_status_code(out, 1),
@@ -371,14 +366,13 @@ fn put_attributes(out: &mut Vec<u8>, field: u32, attributes: &[KeyValue]) {
 #[inline]
 fn put_key_value(out: &mut Vec<u8>, field: u32, key: &str, value: &Value) {
     let value_len = any_value_len(value);
-    put_key(out, field, LEN);
-    put_varint(
+    put_len_prefix(
         out,
-        (string_field_len(1, key) + field_len(2, value_len)) as u64,
+        field,
+        string_field_len(1, key) + field_len(2, value_len),
     );
     put_string(out, 1, key);
-    put_key(out, 2, LEN);
-    put_varint(out, value_len as u64);
+    put_len_prefix(out, 2, value_len);
     put_any_value(out, value);
 }
 
@@ -400,8 +394,7 @@ fn put_any_value(out: &mut Vec<u8>, value: &Value) {
             out.extend_from_slice(&f.to_le_bytes());
         }
         Value::Array(array) => {
-            put_key(out, 5, LEN);
-            put_varint(out, array_len(array) as u64);
+            put_len_prefix(out, 5, array_len(array));
             put_array(out, array);
         }
         _ => {}
@@ -410,8 +403,7 @@ fn put_any_value(out: &mut Vec<u8>, value: &Value) {
 
 fn put_array(out: &mut Vec<u8>, array: &Array) {
     let mut element = |value: Value| {
-        put_key(out, 1, LEN);
-        put_varint(out, any_value_len(&value) as u64);
+        put_len_prefix(out, 1, any_value_len(&value));
         put_any_value(out, &value);
     };
     match array {
@@ -434,15 +426,16 @@ fn put_string(out: &mut Vec<u8>, field: u32, value: &str) {
 }
 
 #[inline]
-fn put_bytes(out: &mut Vec<u8>, field: u32, value: &[u8]) {
-    put_len_delimited(out, field, value);
+fn put_len_delimited(out: &mut Vec<u8>, field: u32, value: &[u8]) {
+    put_len_prefix(out, field, value.len());
+    out.extend_from_slice(value);
 }
 
+/// The key and length that open a length-delimited field: a message, a string, bytes.
 #[inline]
-fn put_len_delimited(out: &mut Vec<u8>, field: u32, value: &[u8]) {
+fn put_len_prefix(out: &mut Vec<u8>, field: u32, len: usize) {
     put_key(out, field, LEN);
-    put_varint(out, value.len() as u64);
-    out.extend_from_slice(value);
+    put_varint(out, len as u64);
 }
 
 #[inline]
