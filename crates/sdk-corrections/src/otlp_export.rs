@@ -4,15 +4,16 @@
 //! The exporter has no hook between encoding a batch and sending it, but it sends through an
 //! [`HttpClient`] we may supply. So [`OtlpSpanExporter`] encodes the batch itself, hands the
 //! exporter an empty batch (whose encoding costs next to nothing), and our client puts the
-//! encoded batch in place of that empty body. Everything else stays upstream's: the endpoint,
-//! headers and timeout variables, the request, the retries with backoff, the partial-success
-//! check. For `grpc` and `http/json` the exporter is upstream's, untouched.
+//! encoded batch in place of that empty body. Everything else stays upstream's: the endpoint and
+//! header variables, the request, the retries with backoff, the partial-success check. Our
+//! client reads the timeout variables as upstream does for the client it would build. For
+//! `grpc`, `http/json` and a compressed body the exporter is upstream's, untouched.
 //!
 //! Upstream: the per-span copies are opentelemetry-rust#3372 / #3379 (the `SpanData` clone is
 //! gone in 0.33, PR #3652); the conversion through opentelemetry-proto's structs and prost's
-//! repeated length computation remain. `tests/upstream.rs` counts the allocations upstream's
-//! encoding makes per span (`sdk_otlp_encoding_allocates_per_attribute`): when that test fails,
-//! measure again and delete this module if upstream is as cheap.
+//! repeated length computation remain. `sdk_otlp_encoding_copies_every_span_into_owned_structs`
+//! in `tests/upstream.rs` fails when upstream stops converting into owned structs: then measure
+//! again and delete this module if upstream is as cheap.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
